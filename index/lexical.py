@@ -1,0 +1,106 @@
+"""BM25 over the project tokenizer, stored as plain arrays (no pickle).
+
+Scores are computed for every document with one sparse matrix-vector product;
+the per-term BM25 weights are precomputed at build time (Lucene-style BM25 with
+``idf = ln(1 + (N - df + 0.5) / (df + 0.5))``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from index.tokenize import Tokenizer
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    k1: float = 1.2
+    b: float = 0.75
+
+
+class BM25Index:
+    def __init__(self, matrix: sparse.csc_matrix, vocab: dict[str, int], params: BM25Params) -> None:
+        self.matrix = matrix  # [n_docs, n_terms], BM25 term weights
+        self.vocab = vocab
+        self.params = params
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @classmethod
+    def build(cls, token_lists: Sequence[Sequence[str]], params: BM25Params | None = None) -> BM25Index:
+        params = params or BM25Params()
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        tfs: list[float] = []
+        lengths = np.zeros(len(token_lists), dtype=np.float32)
+        for i, tokens in enumerate(token_lists):
+            lengths[i] = len(tokens)
+            for term, tf in Counter(tokens).items():
+                j = vocab.setdefault(term, len(vocab))
+                rows.append(i)
+                cols.append(j)
+                tfs.append(tf)
+        n = len(token_lists)
+        row_a = np.asarray(rows, dtype=np.int64)
+        col_a = np.asarray(cols, dtype=np.int64)
+        tf_a = np.asarray(tfs, dtype=np.float32)
+        df = np.bincount(col_a, minlength=len(vocab)).astype(np.float32)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
+        norm = params.k1 * (1 - params.b + params.b * lengths[row_a] / avg)
+        weights = idf[col_a] * tf_a * (params.k1 + 1) / (tf_a + norm)
+        matrix = sparse.csc_matrix((weights, (row_a, col_a)), shape=(n, len(vocab)), dtype=np.float32)
+        return cls(matrix, vocab, params)
+
+    def scores(self, query_tokens: Sequence[str], weights: Sequence[float] | None = None) -> np.ndarray:
+        """BM25 score of every document for the query (repeated terms count again)."""
+        q: Counter[int] = Counter()
+        for i, t in enumerate(query_tokens):
+            j = self.vocab.get(t)
+            if j is not None:
+                q[j] += 1.0 if weights is None else float(weights[i])  # type: ignore[assignment]
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        if not q:
+            return out
+        cols = np.fromiter(q.keys(), dtype=np.int64)
+        w = np.fromiter(q.values(), dtype=np.float32)
+        sub = self.matrix[:, cols]
+        out += np.asarray(sub @ w, dtype=np.float32).ravel()
+        return out
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        m = self.matrix.tocsc()
+        np.save(directory / "data.npy", m.data.astype(np.float32), allow_pickle=False)
+        np.save(directory / "indices.npy", m.indices.astype(np.int32), allow_pickle=False)
+        np.save(directory / "indptr.npy", m.indptr.astype(np.int64), allow_pickle=False)
+        terms = [""] * len(self.vocab)
+        for t, j in self.vocab.items():
+            terms[j] = t
+        meta = {"shape": list(m.shape), "k1": self.params.k1, "b": self.params.b, "terms": terms}
+        (directory / "bm25.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> BM25Index:
+        meta = json.loads((directory / "bm25.json").read_text(encoding="utf-8"))
+        data = np.load(directory / "data.npy", allow_pickle=False)
+        indices = np.load(directory / "indices.npy", allow_pickle=False)
+        indptr = np.load(directory / "indptr.npy", allow_pickle=False)
+        shape = tuple(meta["shape"])
+        matrix = sparse.csc_matrix((data, indices, indptr), shape=shape)
+        vocab = {t: j for j, t in enumerate(meta["terms"])}
+        return cls(matrix, vocab, BM25Params(k1=meta["k1"], b=meta["b"]))
+
+
+def tokenize_all(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[str]]:
+    return [tokenizer(t) for t in texts]

@@ -1,0 +1,80 @@
+"""manifest.json: what an index directory holds and how it was made.
+
+Loading checks the manifest before anything else and refuses an index built
+with another format version, model or tokenizer, with a message saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+REBUILD_HINT = "run `kb index --rebuild`"
+
+
+class BadIndexError(RuntimeError):
+    """The index is missing, damaged or does not match the current settings."""
+
+
+@dataclass(frozen=True)
+class DocEntry:
+    source: str
+    title: str
+    lang: str
+    encoding: str
+    content_hash: str
+    chunk_ids: list[str]
+    indexed_at: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    created_at: str
+    model: dict[str, Any]  # id, dim, prompts, runtime
+    chunker: dict[str, Any]
+    tokenizer: dict[str, Any]
+    embed_recipe: str
+    documents: dict[str, DocEntry]
+    counts: dict[str, int]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    build: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
+
+    def write(self, directory: Path) -> None:
+        (directory / MANIFEST).write_text(self.to_json() + "\n", encoding="utf-8")
+
+    @classmethod
+    def read(cls, directory: Path) -> Manifest:
+        path = directory / MANIFEST
+        if not path.is_file():
+            raise BadIndexError(f"no index at {directory} (manifest.json missing): run `kb index`")
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadIndexError(f"index manifest {path} is damaged ({exc}): {REBUILD_HINT}") from None
+        version = raw.get("format_version")
+        if version != FORMAT_VERSION:
+            raise BadIndexError(
+                f"index at {directory} has format version {version!r}, this kb reads "
+                f"{FORMAT_VERSION}: {REBUILD_HINT}"
+            )
+        try:
+            docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
+            return cls(**{**raw, "documents": docs})
+        except (KeyError, TypeError) as exc:
+            raise BadIndexError(f"index manifest {path} is incomplete ({exc}): {REBUILD_HINT}") from None
+
+    def check_model(self, model_id: str) -> None:
+        built = self.model.get("id")
+        if built != model_id:
+            raise BadIndexError(
+                f"index was built with model {built!r} but the current model is {model_id!r}: "
+                f"{REBUILD_HINT} (or set KB_MODEL={built})"
+            )

@@ -1,0 +1,135 @@
+"""The one lexical tokenizer, used at indexing and at query time (its config is saved
+in the manifest and checked on load).
+
+* NFKC + lowercase.
+* Model-name aliases: Korean and Chinese transliterations of Latin names
+  (클로드 -> claude, 하이쿠 -> haiku, 소네트 -> sonnet, ...) become the Latin word,
+  so "클로드 하이쿠 4.5" and "Claude Haiku 4.5" share tokens.
+* Latin words and numbers (``4.5``, ``73.3``) are tokens; adjacent Latin/number
+  tokens also give a joined bigram (``haiku_4.5``) so word order tells
+  "Claude 3.5 Haiku" from "Claude Haiku 4.5".
+* Runs of Hangul, Han or Kana give overlapping character bigrams (a lone
+  character is a unigram): no dictionary needed, works for Korean particles and
+  unsegmented Chinese alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# Transliterations seen in Korean and Chinese writing about AI models. Longest first.
+DEFAULT_ALIASES: dict[str, str] = {
+    "클로드": "claude",
+    "하이쿠": "haiku",
+    "소네트": "sonnet",
+    "소넷": "sonnet",
+    "오푸스": "opus",
+    "오퍼스": "opus",
+    "앤트로픽": "anthropic",
+    "앤스로픽": "anthropic",
+    "엔트로픽": "anthropic",
+    "아티팩트": "artifacts",
+    "제미나이": "gemini",
+    "제미니": "gemini",
+    "오픈ai": "openai",
+    "오픈에이아이": "openai",
+    "克劳德": "claude",
+    "俳句": "haiku",
+    "十四行诗": "sonnet",
+    "奥普斯": "opus",
+    "安思睿": "anthropic",
+    "谷歌": "google",
+    "亚马逊": "amazon",
+}
+
+_LATIN_OR_NUM = r"[a-z0-9]+(?:[.][0-9]+)*"
+_CJK = r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+|[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]+|[\u3040-\u30ff]+"
+_POSSESSIVE = re.compile(r"['’]s\b")
+# English function words carry no evidence; dropped on both sides.
+STOPWORDS = frozenset(
+    "a an and are as at be by did do does for from had has have how i in is it its of on or "
+    "that the this to was were what when where which who whom why will with about than into "
+    "much many can could would should tell me please".split()
+)
+_TOKEN = re.compile(rf"(?P<w>{_LATIN_OR_NUM})|(?P<c>{_CJK})|(?P<sep>[^\s\w]|_)|(?P<ws>\s+)")
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
+    latin_bigrams: bool = True
+    cjk_ngram: int = 2
+    version: int = 1
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": "kb-cjk-bigram",
+            "version": self.version,
+            "latin_bigrams": self.latin_bigrams,
+            "cjk_ngram": self.cjk_ngram,
+            "aliases": dict(sorted(self.aliases.items())),
+        }
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> TokenizerConfig:
+        aliases = d.get("aliases")
+        return cls(
+            aliases=dict(aliases) if isinstance(aliases, dict) else dict(DEFAULT_ALIASES),
+            latin_bigrams=bool(d.get("latin_bigrams", True)),
+            cjk_ngram=int(str(d.get("cjk_ngram", 2))),
+            version=int(str(d.get("version", 1))),
+        )
+
+
+class Tokenizer:
+    def __init__(self, config: TokenizerConfig | None = None) -> None:
+        self.config = config or TokenizerConfig()
+        keys = sorted(self.config.aliases, key=len, reverse=True)
+        self._alias_re = (
+            re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+        )
+
+    def normalize(self, text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).lower()
+        text = _POSSESSIVE.sub("", text)
+        if self._alias_re is not None:
+            aliases = self.config.aliases
+            # pad with spaces so an alias inside a Hangul run splits it
+            text = self._alias_re.sub(lambda m: f" {aliases[m.group(0)]} ", text)
+        return text
+
+    def __call__(self, text: str) -> list[str]:
+        tokens: list[str] = []
+        prev_word: str | None = None
+        n = self.config.cjk_ngram
+        for m in _TOKEN.finditer(self.normalize(text)):
+            kind = m.lastgroup
+            value = m.group(0)
+            if kind == "w":
+                if value in STOPWORDS:
+                    prev_word = None
+                    continue
+                tokens.append(value)
+                if self.config.latin_bigrams and prev_word is not None:
+                    tokens.append(f"{prev_word}_{value}")
+                prev_word = value
+            elif kind == "c":
+                prev_word = None
+                if len(value) < n:
+                    tokens.append(value)
+                else:
+                    tokens.extend(value[i : i + n] for i in range(len(value) - n + 1))
+            elif kind == "sep":
+                # "-" and "." inside names keep the phrase going (swe-bench, gpt-4o)
+                if value not in "-.":
+                    prev_word = None
+            # whitespace keeps Latin phrases together
+        return tokens

@@ -1,0 +1,1 @@
+"""Ingest stage: load files, clean markup, detect language, chunk with offsets."""

@@ -1,0 +1,142 @@
+"""Chunking: section-aware, CJK-aware sentence boundaries, offsets into the original file.
+
+Each section's clean text is split with langchain's RecursiveCharacterTextSplitter,
+using paragraph, line and sentence separators of Korean, Chinese and Western text.
+Pieces shorter than a quarter chunk are merged with their neighbour so a lone
+heading or table row does not become a passage of its own. Every chunk is then
+located in the clean text and mapped back to original-file offsets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from ingest.document import Chunk, Document, Sentence
+
+SEPARATORS = [
+    "\n\n",
+    "\n",
+    "。",
+    "！",
+    "？",
+    ". ",
+    "! ",
+    "? ",
+    "；",
+    "; ",
+    "，",
+    ", ",
+    " ",
+    "",
+]
+
+_SENTENCE = re.compile(r"[^\n。！？!?]*(?:[。！？!?]+|\.(?=\s|$)|\n|$)")
+_WORDISH = re.compile(r"\w")
+
+
+@dataclass(frozen=True)
+class ChunkerConfig:
+    chunk_size: int = 400
+    chunk_overlap: int = 80
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "splitter": "langchain RecursiveCharacterTextSplitter, per section",
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+            "separators": SEPARATORS,
+            "merge_below": self.chunk_size // 4,
+        }
+
+
+@dataclass
+class _Piece:
+    start: int  # clean offsets
+    end: int
+    section: str
+
+
+def _split_section(text: str, base: int, section: str, cfg: ChunkerConfig) -> list[_Piece]:
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=cfg.chunk_size,
+        chunk_overlap=cfg.chunk_overlap,
+        separators=SEPARATORS,
+        keep_separator="end",
+        strip_whitespace=True,
+    )
+    pieces = []
+    search_from = 0
+    for part in splitter.split_text(text):
+        at = text.find(part, search_from)
+        if at < 0:  # pragma: no cover - the splitter only returns substrings
+            at = text.find(part)
+        if at < 0:
+            continue
+        pieces.append(_Piece(base + at, base + at + len(part), section))
+        search_from = at + 1
+    return pieces
+
+
+def _merge_small(pieces: list[_Piece], cfg: ChunkerConfig, clean: str) -> list[_Piece]:
+    small = cfg.chunk_size // 4
+    out: list[_Piece] = []
+    for p in pieces:
+        if out:
+            prev = out[-1]
+            prev_small = prev.end - prev.start < small
+            cur_small = p.end - p.start < small
+            if (prev_small or cur_small) and p.end - prev.start <= cfg.chunk_size and p.start >= prev.end:
+                # label with the section holding more of the text
+                section = prev.section if prev.end - prev.start >= p.end - p.start else p.section
+                out[-1] = _Piece(prev.start, p.end, section)
+                continue
+        out.append(p)
+    return [p for p in out if len(_WORDISH.findall(clean[p.start : p.end])) >= 8]
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``text`` (Korean, Chinese and Western sentence ends, newlines)."""
+    spans = []
+    for m in _SENTENCE.finditer(text):
+        s, e = m.span()
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s and len(_WORDISH.findall(text[s:e])) >= 4:
+            spans.append((s, e))
+    return spans
+
+
+def chunk_document(doc: Document, cfg: ChunkerConfig) -> list[Chunk]:
+    clean = doc.clean_text
+    pieces: list[_Piece] = []
+    for sec in doc.sections:
+        pieces.extend(_split_section(clean[sec.start : sec.end], sec.start, sec.title, cfg))
+    chunks = []
+    for p in _merge_small(pieces, cfg, clean):
+        text = clean[p.start : p.end]
+        start, end = doc.orig_span(p.start, p.end)
+        sentences = []
+        for s, e in split_sentences(text):
+            o_start, o_end = doc.orig_span(p.start + s, p.start + e)
+            sentences.append(Sentence(o_start, o_end, text[s:e]))
+        chunks.append(
+            Chunk(
+                chunk_id=f"{doc.doc_id}:{start}-{end}",
+                doc_id=doc.doc_id,
+                source=doc.source,
+                title=doc.title,
+                section=p.section,
+                lang=doc.lang,
+                start=start,
+                end=end,
+                text=text,
+                raw=doc.text[start:end],
+                sentences=tuple(sentences),
+            )
+        )
+    return chunks

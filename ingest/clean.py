@@ -1,0 +1,209 @@
+"""Markup removal that remembers where every kept character came from.
+
+``clean(text, fmt)`` returns the indexed text plus, for each clean character, the
+span of the original text that produced it, and the headings found on the way.
+A character copied from the original maps to itself; a replacement (a decoded
+HTML entity, a newline standing for a block tag) maps to the whole markup span.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Text formats by file extension.
+FORMATS = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    headings: tuple[tuple[int, str, int], ...]  # (clean offset, heading text, level 1-6)
+    title: str | None  # from front matter or <title>
+
+
+class _Builder:
+    def __init__(self, original: str) -> None:
+        self.original = original
+        self.parts: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.length = 0
+
+    def keep(self, start: int, end: int) -> None:
+        if end <= start:
+            return
+        self.parts.append(self.original[start:end])
+        self.starts.extend(range(start, end))
+        self.ends.extend(range(start + 1, end + 1))
+        self.length += end - start
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        if not text:
+            return
+        self.parts.append(text)
+        self.starts.extend([start] * len(text))
+        self.ends.extend([end] * len(text))
+        self.length += len(text)
+
+
+# A rule: pattern plus a handler that writes into the builder and may report a heading.
+_Handler = Callable[[re.Match[str], _Builder], str | None]  # "headingN" marks a heading
+
+_FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+_TITLE_LINE = re.compile(r"^title:\s*(.+?)\s*$", re.M)
+
+
+def _drop(m: re.Match[str], b: _Builder) -> None:
+    return None
+
+
+def _keep_group(group: int) -> _Handler:
+    def handler(m: re.Match[str], b: _Builder) -> None:
+        b.keep(m.start(group), m.end(group))
+
+    return handler
+
+
+def _md_heading(m: re.Match[str], b: _Builder) -> str:
+    """Marks a heading; its level is the number of '#' or the N of <hN>."""
+    marks = m.group(0).count("#")
+    if marks:
+        return f"heading{marks}"
+    level = re.search(r"[1-6]", m.group(0))
+    return f"heading{level.group(0) if level else 1}"
+
+
+def _newline(m: re.Match[str], b: _Builder) -> None:
+    b.replace("\n", m.start(), m.end())
+
+
+def _entity(m: re.Match[str], b: _Builder) -> None:
+    b.replace(html.unescape(m.group(0)), m.start(), m.end())
+
+
+_MD_RULES: list[tuple[str, _Handler]] = [
+    (r"<!--.*?-->", _drop),
+    (r"!\[[^\]\n]*\]\([^)\n]*\)", _drop),  # images
+    (r"\[\[[^\]\n]*\]\]\([^)\n]*\)", _drop),  # [[TOP]](#index)
+    (r"\[[^\]\n]*\]\(#[^)\n]*\)", _drop),  # in-page anchor links (tables of contents)
+    (r"\[([^\]\n]*)\]\([^)\n]*\)", _keep_group(1)),  # links keep their text
+    (r"(?im)<br\s*/?>", _drop),
+    (r"</?[a-zA-Z][^>\n]*>", _drop),  # inline HTML tags
+    (r"(?m)^[ \t]{0,3}#{1,6}[ \t]+", _md_heading),
+    (r"(?m)^[ \t]{0,3}(?:-{3,}|\*{3,}|_{3,})[ \t]*$", _drop),  # rules
+    (r"(?m)^[ \t]{0,3}>[ \t]?", _drop),  # blockquote markers
+    (r"\*\*|__|`+", _drop),
+    (r"&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});", _entity),
+]
+
+_HTML_BLOCK = "p|div|br|li|ul|ol|tr|td|th|table|section|article|header|footer|blockquote|pre|hr"
+_HTML_RULES: list[tuple[str, _Handler]] = [
+    (r"(?is)<!--.*?-->", _drop),
+    (r"(?is)<(?P<blk>script|style|head|noscript|template)\b.*?</(?P=blk)\s*>", _drop),
+    (r"(?is)<!doctype[^>]*>", _drop),
+    (r"(?i)<h[1-6]\b[^>]*>", _md_heading),
+    (r"(?i)</h[1-6]\s*>", _newline),
+    (rf"(?i)</?(?:{_HTML_BLOCK})\b[^>]*>", _newline),
+    (r"(?s)<[a-zA-Z/!][^>]*>", _drop),
+    (r"&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});", _entity),
+]
+
+
+def _compile(rules: list[tuple[str, _Handler]]) -> tuple[re.Pattern[str], list[_Handler]]:
+    """One alternation of all rules; leading inline flags become scoped flags."""
+    alternatives = []
+    for i, (p, _) in enumerate(rules):
+        m = re.match(r"\(\?([a-zA-Z]+)\)", p)
+        if m:
+            p = f"(?{m.group(1)}:{p[m.end():]})"
+        alternatives.append(f"(?P<r{i}>{p})")
+    return re.compile("|".join(alternatives)), [h for _, h in rules]
+
+
+_MD = _compile(_MD_RULES)
+_HTML = _compile(_HTML_RULES)
+
+
+def _run(text: str, start: int, compiled: tuple[re.Pattern[str], list[_Handler]]) -> Cleaned:
+    pattern, handlers = compiled
+    b = _Builder(text)
+    headings: list[tuple[int, int]] = []
+    pos = start
+    for m in pattern.finditer(text, start):
+        b.keep(pos, m.start())
+        group = m.lastgroup
+        assert group is not None
+        outcome = handlers[int(group[1:])](m, b)
+        if outcome and outcome.startswith("heading"):
+            headings.append((b.length, int(outcome[7:])))
+        pos = m.end()
+    b.keep(pos, len(text))
+    clean_text = "".join(b.parts)
+    found = []
+    for offset, level in headings:
+        line_end = clean_text.find("\n", offset)
+        line = clean_text[offset : line_end if line_end >= 0 else len(clean_text)].strip()
+        if line:
+            found.append((offset, line, level))
+    return Cleaned(clean_text, tuple(b.starts), tuple(b.ends), tuple(found), None)
+
+
+def clean_markdown(text: str) -> Cleaned:
+    title = None
+    start = 0
+    fm = _FRONT_MATTER.match(text)
+    if fm:
+        t = _TITLE_LINE.search(fm.group(1))
+        if t:
+            title = t.group(1).strip().strip("\"'").strip()
+        start = fm.end()
+    result = _run(text, start, _MD)
+    return Cleaned(result.text, result.starts, result.ends, result.headings, title)
+
+
+_HTML_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title\s*>")
+
+
+def clean_html(text: str) -> Cleaned:
+    t = _HTML_TITLE.search(text)
+    title = html.unescape(re.sub(r"<[^>]+>", "", t.group(1))).strip() if t else None
+    result = _run(text, 0, _HTML)
+    return Cleaned(result.text, result.starts, result.ends, result.headings, title or None)
+
+
+# Plain-text headings: a short line with no sentence-final punctuation, standing alone.
+_SENTENCE_END = tuple(".!?。！？:：;；,，、)")
+
+
+def _looks_like_heading(line: str) -> bool:
+    s = line.strip()
+    if not 2 <= len(s) <= 40 or s.endswith(_SENTENCE_END) or "\t" in s:
+        return False
+    if s.startswith(("-", "*", "•", "·", "#제", "(", "[")):
+        return False
+    return not re.fullmatch(r"[\d\W_]+", s)
+
+
+def clean_text(text: str) -> Cleaned:
+    n = len(text)
+    headings = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if _looks_like_heading(line):
+            lead = len(line) - len(line.lstrip())
+            headings.append((offset + lead, line.strip(), 2))
+        offset += len(line)
+    return Cleaned(text, tuple(range(n)), tuple(range(1, n + 1)), tuple(headings), None)
+
+
+def clean(text: str, fmt: str) -> Cleaned:
+    if fmt == "markdown":
+        return clean_markdown(text)
+    if fmt == "html":
+        return clean_html(text)
+    return clean_text(text)

@@ -1,0 +1,1 @@
+"""QA stage: retrieve, fuse, answer and cite."""

@@ -1,0 +1,145 @@
+"""Retrieval over a loaded index: dense (chunks and sentences), lexical (BM25), hybrid.
+
+``HybridRetriever.retrieve`` scores every chunk with three signals:
+
+* ``dense``: cosine of the query and the chunk (title + section + text);
+* ``sentence``: best cosine of the query and any sentence of the chunk, so a
+  one-line fact is not diluted by the rest of its passage;
+* ``lexical``: BM25 over CJK bigrams and Latin words, the query expanded with
+  the glossary's other-language words.
+
+Dense scores are centered per document language (the model otherwise prefers
+passages in the query's own language), scaled to [0, 1], and fused by weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from index.embed import Embedder
+from index.store import KnowledgeIndex
+from ingest.document import Chunk
+from qa.fuse import center_by_group, max_by_group, max_scale, minmax, weighted_sum
+from qa.glossary import expand
+
+MODES = ("hybrid", "dense", "lexical")
+EXPANSION_WEIGHT = 0.4
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    rank: int
+    scores: dict[str, float] = field(default_factory=dict)  # per-signal, normalized
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Hits plus what the answerer reuses (query vector, raw sentence cosines)."""
+
+    query: str
+    hits: list[Hit]
+    query_vector: np.ndarray | None
+    sentence_cosine: dict[int, float]  # sentence row -> raw cosine (dense modes)
+    query_tokens: list[str]
+
+
+class Retriever(Protocol):
+    def search(self, query: str, k: int) -> list[Hit]: ...
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        embedder: Embedder | None,
+        weights: Mapping[str, float] | None = None,
+        mode: str = "hybrid",
+        center_languages: bool = True,
+        expand_query: bool = True,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        if mode != "lexical" and embedder is None:
+            raise ValueError(f"mode {mode!r} needs an embedder")
+        self.index = index
+        self.embedder = embedder
+        self.mode = mode
+        self.center_languages = center_languages
+        self.expand_query = expand_query
+        w = dict(weights or {"dense": 0.35, "sentence": 0.35, "lexical": 0.30})
+        if mode == "dense":
+            w["lexical"] = 0.0
+        elif mode == "lexical":
+            w = {"lexical": 1.0}
+        self.weights = w
+        n_sent = np.bincount(index.sentence_chunk, minlength=len(index.chunks))
+        self.sentence_start = np.concatenate([[0], np.cumsum(n_sent)]).astype(np.int64)
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        return self.retrieve(query, k).hits
+
+    def _lexical(self, query: str) -> tuple[np.ndarray, list[str]]:
+        tok = self.index.tokenizer
+        tokens = tok(query)
+        weights = [1.0] * len(tokens)
+        if self.expand_query:
+            for word in expand(query):
+                extra = tok(word)
+                tokens.extend(extra)
+                weights.extend([EXPANSION_WEIGHT] * len(extra))
+        return self.index.bm25.scores(tokens, weights), tokens
+
+    def retrieve(self, query: str, k: int) -> Retrieval:
+        n = len(self.index.chunks)
+        if n == 0:
+            return Retrieval(query, [], None, {}, [])
+        components: dict[str, np.ndarray] = {}
+        qv: np.ndarray | None = None
+        sentence_cosine: dict[int, float] = {}
+        if self.mode != "lexical":
+            assert self.embedder is not None
+            qv = self.embedder.encode_queries([query])[0]
+            q = qv[None, :].astype(np.float32)
+            langs = self.index.doc_langs
+            d, idx = self.index.chunk_vectors.search(q, n)
+            dense = np.full(n, float(d[0].min()), dtype=np.float32)
+            dense[idx[0]] = d[0]
+            if self.center_languages:
+                dense = center_by_group(dense, langs)
+            components["dense"] = minmax(dense)
+            ns = self.index.sentence_vectors.ntotal
+            if ns:
+                sd, sidx = self.index.sentence_vectors.search(q, ns)
+                sims = np.empty(ns, dtype=np.float32)
+                sims[sidx[0]] = sd[0]
+                sentence_cosine = {int(i): float(s) for i, s in zip(sidx[0], sd[0], strict=True)}
+                if self.center_languages:
+                    sims = center_by_group(sims, langs[self.index.sentence_chunk])
+                best = max_by_group(sims, self.index.sentence_chunk, n, fill=float(sims.min()))
+                components["sentence"] = minmax(best)
+        lexical, tokens = self._lexical(query)
+        components["lexical"] = max_scale(lexical)
+        weights = {name: w for name, w in self.weights.items() if name in components}
+        if not any(weights.values()):
+            weights = {name: 1.0 for name in components}
+        fused = weighted_sum(components, weights)
+        order = np.argsort(-fused, kind="stable")[:k]
+        hits = [
+            Hit(
+                chunk=self.index.chunks[int(i)],
+                score=float(fused[i]),
+                rank=r + 1,
+                scores={name: float(v[i]) for name, v in components.items()},
+            )
+            for r, i in enumerate(order)
+        ]
+        return Retrieval(query, hits, qv, sentence_cosine, tokens)
+
+    def sentence_rows(self, chunk_row: int) -> range:
+        return range(int(self.sentence_start[chunk_row]), int(self.sentence_start[chunk_row + 1]))

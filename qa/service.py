@@ -1,0 +1,172 @@
+"""The application facade the CLI and the UI share: build, open, search, ask.
+
+One ``KnowledgeBase`` per process holds the embedder (loaded once) and the live
+index; ``reload()`` swaps in a newer build without disturbing a query that is
+running on the old one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from index.embed import Embedder, load_embedder
+from index.manifest import BadIndexError
+from index.store import (
+    BuildReport,
+    KnowledgeIndex,
+    Progress,
+    build_index,
+    current_build,
+    load_index,
+)
+from ingest.chunk import ChunkerConfig
+from ingest.load import IngestError, load_corpus
+from qa.answer import Answer, ExtractiveAnswerer
+from qa.retrieve import HybridRetriever, Retrieval
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class UserError(RuntimeError):
+    """A problem the user can fix; shown as one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    documents: int
+    chunks: int
+    sentences: int
+    model: str
+    built_at: str
+    path: str
+
+    def to_dict(self) -> dict[str, object]:
+        return self.__dict__.copy()
+
+
+def chunker_config(settings: Settings) -> ChunkerConfig:
+    return ChunkerConfig(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+
+
+def check_query(text: str) -> str:
+    query = text.strip()
+    if not query:
+        raise UserError("the query is empty: ask a question, e.g. kb ask \"What is Claude Haiku 4.5's price?\"")
+    return query
+
+
+class KnowledgeBase:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, mode: str = "hybrid"
+    ) -> None:
+        self.settings = settings
+        self.mode = mode
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._state: tuple[KnowledgeIndex, HybridRetriever, ExtractiveAnswerer] | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.model, self.settings.batch_size)
+        return self._embedder
+
+    # ------------------------------------------------------------ building
+    def build(self, rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
+        try:
+            docs, skipped = load_corpus(self.settings.corpus_dir)
+        except IngestError as exc:
+            raise UserError(str(exc)) from None
+        if not docs:
+            raise UserError(
+                f"no .md, .txt or .html articles found in {self.settings.corpus_dir}"
+            )
+        report = build_index(
+            docs,
+            self.settings.index_dir,
+            self.embedder,
+            chunker_config(self.settings),
+            skipped=skipped,
+            rebuild=rebuild,
+            progress=progress,
+        )
+        self.reload()
+        return report
+
+    # ------------------------------------------------------------ opening
+    def has_index(self) -> bool:
+        return current_build(self.settings.index_dir) is not None
+
+    def reload(self) -> None:
+        """(Re)open the live build; queries already running keep the old one."""
+        try:
+            index = load_index(self.settings.index_dir, self.embedder.model_id)
+        except BadIndexError as exc:
+            raise UserError(str(exc)) from None
+        retriever = HybridRetriever(
+            index,
+            self.embedder,
+            weights={
+                "dense": self.settings.w_dense,
+                "sentence": self.settings.w_sentence,
+                "lexical": self.settings.w_lexical,
+            },
+            mode=self.mode,
+        )
+        answerer = ExtractiveAnswerer(retriever, k=self.settings.top_k, min_evidence=self.settings.min_evidence)
+        with self._lock:
+            self._state = (index, retriever, answerer)
+
+    def _current(self) -> tuple[KnowledgeIndex, HybridRetriever, ExtractiveAnswerer]:
+        with self._lock:
+            state = self._state
+        if state is None:
+            self.reload()
+            with self._lock:
+                state = self._state
+            assert state is not None
+        elif current_build(self.settings.index_dir) not in (None, state[0].path):
+            self.reload()  # another process (kb index, the watcher) switched builds
+            with self._lock:
+                state = self._state
+            assert state is not None
+        return state
+
+    @property
+    def index(self) -> KnowledgeIndex:
+        return self._current()[0]
+
+    def status(self) -> IndexStatus:
+        index = self.index
+        m = index.manifest
+        return IndexStatus(
+            documents=m.counts.get("documents", 0),
+            chunks=m.counts.get("chunks", 0),
+            sentences=m.counts.get("sentences", 0),
+            model=str(m.model.get("id")),
+            built_at=m.created_at,
+            path=str(index.path),
+        )
+
+    # ------------------------------------------------------------ querying
+    def search(self, query: str, k: int | None = None) -> Retrieval:
+        query = check_query(query)
+        _, retriever, _ = self._current()
+        return retriever.retrieve(query, k or self.settings.top_k)
+
+    def ask(self, question: str) -> Answer:
+        question = check_query(question)
+        _, _, answerer = self._current()
+        return answerer.answer(question)
+
+
+def ensure_index(kb: KnowledgeBase, progress: Progress | None = None) -> BuildReport | None:
+    """Build the index when there is none (``kb serve`` on a fresh checkout)."""
+    if kb.has_index():
+        return None
+    log.info("no index at %s: building it from %s", kb.settings.index_dir, kb.settings.corpus_dir)
+    return kb.build(progress=progress)
+

