@@ -547,9 +547,10 @@ class E5TorchEncoder:
                     row = [self._bos, *seq, self._eos]
                     input_ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
                     mask[r, : len(row)] = 1
-                hidden = self._hf(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                out = self._hf(input_ids=input_ids, attention_mask=mask)
+                hidden = out.last_hidden_state.float()
                 m = mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = ((hidden * m).sum(dim=1) / m.sum(dim=1)).float().numpy()
+                pooled = ((hidden * m).sum(dim=1) / m.sum(dim=1)).numpy()
                 for r, (i, seq) in enumerate(batch):
                     wgt = float(max(len(seq), 1))
                     acc[i] += wgt * pooled[r]
@@ -558,6 +559,30 @@ class E5TorchEncoder:
         norms = np.linalg.norm(acc, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return np.ascontiguousarray(acc / norms, dtype=np.float32)
+
+
+VARIANTS = ("fp32", "int8", "bf16")
+
+
+def optimize_for_cpu(st_model: Any, variant: str = "fp32") -> Any:
+    """Apply a CPU inference variant to a loaded converted model, in place.
+
+    ``fp32``: as converted. ``int8``: dynamic int8 quantization of the encoder's
+    Linear layers (``torch.ao.quantization.quantize_dynamic``). ``bf16``: the
+    encoder in bfloat16. See benchmarks/bench_embed.py for what each costs.
+    """
+    import torch
+
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}: use one of {VARIANTS}")
+    hf = st_model[0].auto_model
+    if variant == "int8":
+        torch.ao.quantization.quantize_dynamic(
+            hf.encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+        )
+    elif variant == "bf16":
+        hf.to(torch.bfloat16)
+    return st_model
 
 
 def load_converted(model_dir: Path, device: str = "cpu") -> Any:
