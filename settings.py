@@ -31,18 +31,29 @@ class Settings:
     chunk_size: int = 400
     chunk_overlap: int = 80
     top_k: int = 5
-    # fusion weights over normalized scores: dense, sentence-level dense, lexical
-    w_dense: float = 0.35
+    # fusion weights over normalized scores: chunk cosine, best sentence cosine,
+    # BM25, and the article-level name match (see qa/retrieve.py)
+    w_dense: float = 0.25
     w_sentence: float = 0.35
-    w_lexical: float = 0.30
-    # abstain when the best evidence scores below this (see qa/answer.py)
-    min_evidence: float = 0.45
+    w_lexical: float = 0.25
+    w_entity: float = 0.30
+    # abstain when the evidence strength is below this (see qa/answer.py)
+    min_evidence: float = 0.25
     batch_size: int = 16
     host: str = "127.0.0.1"
     port: int = 7860
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {
+            "dense": self.w_dense,
+            "sentence": self.w_sentence,
+            "lexical": self.w_lexical,
+            "entity": self.w_entity,
+        }
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -66,9 +77,10 @@ class Settings:
             raise SettingsError("chunk_overlap must be >= 0 and smaller than chunk_size")
         if self.top_k < 1:
             raise SettingsError(f"top_k must be at least 1, got {self.top_k}")
-        if min(self.w_dense, self.w_sentence, self.w_lexical) < 0:
+        weights = (self.w_dense, self.w_sentence, self.w_lexical, self.w_entity)
+        if min(weights) < 0:
             raise SettingsError("fusion weights must be non-negative")
-        if self.w_dense + self.w_sentence + self.w_lexical <= 0:
+        if sum(weights) <= 0:
             raise SettingsError("at least one fusion weight must be positive")
 
 

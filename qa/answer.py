@@ -16,6 +16,7 @@ import numpy as np
 
 from index.store import KnowledgeIndex
 from qa.cite import Citation, make_citation
+from qa.entities import required_tokens
 from qa.glossary import expand
 from qa.retrieve import HybridRetriever, Retrieval
 
@@ -51,7 +52,11 @@ class Answerer(Protocol):
 # What kind of figure a question asks for, and how to find it in a sentence.
 _FIGURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (
-        re.compile(r"price|cost|how much|\$|가격|비용|요금|얼마|价格|成本|费用|多少钱|价钱", re.I),
+        re.compile(
+            r"\bprice|\bpricing|\bcosts?\b|how much (?:is|does|do|will)\b(?!.*\b(?:faster|better|more|higher))"
+            r"|\$|가격|요금|얼마야|얼마인|얼마예|얼마에요|价格|费用|多少钱|价钱|收费",
+            re.I,
+        ),
         re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s?(?:달러|美元|dollars?|USD)", re.I),
     ),
     (
@@ -59,7 +64,11 @@ _FIGURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         re.compile(r"ASL-?\s?\d(?:\s?\(?[A-Za-z가-힣一-鿿-]*\)?)?|AI\s?안전\s?등급\s?\d|AI安全等级\s?\d"),
     ),
     (
-        re.compile(r"when|date|release|launch|언제|날짜|출시일|공개일|발표일|何时|什么时候|日期|发布", re.I),
+        re.compile(
+            r"^\s*when\b|\bwhen (?:was|is|did|were|will)\b|\bdate\b|언제|날짜|출시일|공개일|발표일|"
+            r"何时|什么时候|日期|哪天|哪一天",
+            re.I,
+        ),
         re.compile(
             r"\d{4}\s?년\s?\d{1,2}\s?월(?:\s?\d{1,2}\s?일)?|\d{4}年\d{1,2}月(?:\d{1,2}日)?|"
             r"\d{4}[./-]\d{1,2}[./-]\d{1,2}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? \d{4}"
@@ -67,7 +76,7 @@ _FIGURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     ),
     (
         re.compile(
-            r"score|percent|%|accuracy|rate|how (?:well|good)|benchmark|점수|성적|정확도|몇\s*%|퍼센트|"
+            r"score|percent|%|accuracy|\brate\b|점수|성적|정확도|몇\s*%|퍼센트|"
             r"기록|得分|分数|准确率|百分|成绩|多少",
             re.I,
         ),
@@ -99,10 +108,21 @@ class _Candidate:
     hit_index: int
     sentence_row: int
     figure: str | None
+    cosine: float
 
 
 class ExtractiveAnswerer:
-    """Sentence extraction over the retriever's top passages; no LLM needed."""
+    """Sentence extraction over the retriever's top passages; no LLM needed.
+
+    1. Only passages from articles that mention every name in the question
+       (model, product, benchmark, with its version) may answer it.
+    2. Each sentence of those passages is scored by its cosine to the question
+       (centered per language, like retrieval), its lexical overlap, and the
+       passage's retrieval score; when the question asks for a figure, only
+       sentences holding a figure of that kind qualify.
+    3. No qualifying sentence, or a best sentence whose cosine is below
+       ``min_evidence``'s calibrated floor, means "not found".
+    """
 
     def __init__(
         self,
@@ -121,85 +141,95 @@ class ExtractiveAnswerer:
         retrieval = self.retriever.retrieve(question, self.k)
         return self.answer_from(question, retrieval)
 
-    def _lexical_overlap(self, query_tokens: set[str], sentence: str) -> float:
-        if not query_tokens:
-            return 0.0
-        tokens = set(self.index.tokenizer(sentence))
-        return len(query_tokens & tokens) / len(query_tokens)
+    def _not_found(self, question: str, confidence: float = 0.0) -> Answer:
+        return Answer(question, NOT_FOUND[_lang_of(question)], [], True, confidence)
 
     def answer_from(self, question: str, retrieval: Retrieval) -> Answer:
         hits = retrieval.hits
-        lang = _lang_of(question)
         if not hits:
-            return Answer(question, NOT_FOUND[lang], [], True, 0.0)
-        figure_re = asked_figure(question)
+            return self._not_found(question)
         tok = self.index.tokenizer
-        q_tokens = set(tok(question))
-        q_expanded = q_tokens | {t for w in expand(question) for t in tok(w)}
+        names = required_tokens(question, tok)
+        usable = [
+            i
+            for i, h in enumerate(hits)
+            if names <= self.retriever.doc_vocabulary(h.chunk.doc_id)
+        ][: self.passages_considered]
+        if not usable:
+            return self._not_found(question)
+        figure_re = asked_figure(question)
+        q_expanded = set(tok(question)) | {t for w in expand(question) for t in tok(w)}
         chunk_rows = {c.chunk_id: i for i, c in enumerate(self.index.chunks)}
-        best_hit = hits[0].score or 1.0
+        cos_by_lang = self._language_means(retrieval)
+        best_hit = hits[usable[0]].score or 1.0
         candidates: list[_Candidate] = []
-        for h_i, hit in enumerate(hits[: self.passages_considered]):
-            row = chunk_rows[hit.chunk.chunk_id]
-            rows = self.retriever.sentence_rows(row)
+        for rank, h_i in enumerate(usable):
+            hit = hits[h_i]
+            rows = self.retriever.sentence_rows(chunk_rows[hit.chunk.chunk_id])
             for s_i, s_row in enumerate(rows):
                 sentence = hit.chunk.sentences[s_i]
-                cos = retrieval.sentence_cosine.get(s_row, 0.0)
-                overlap = self._lexical_overlap(q_expanded, sentence.text)
                 figure = None
                 if figure_re is not None:
                     m = figure_re.search(sentence.text)
-                    figure = m.group(0).strip() if m else None
-                score = (
-                    1.0 * cos
-                    + 0.35 * overlap
-                    + 0.25 * (hit.score / best_hit)
-                    + (0.08 if figure else 0.0)
-                    - 0.02 * h_i
-                )
+                    if m is None:
+                        continue
+                    figure = m.group(0).strip()
+                raw = retrieval.sentence_cosine.get(s_row, 0.0)
+                cos = raw - cos_by_lang.get(hit.chunk.lang, 0.0)
+                overlap = self._lexical_overlap(q_expanded, sentence.text)
+                score = cos + 0.3 * overlap + 0.15 * (hit.score / best_hit) - 0.03 * rank
                 if len(_WORD.findall(sentence.text)) < 6:
                     score -= 0.1  # a heading or a fragment is a poor answer
-                candidates.append(_Candidate(score, h_i, s_row, figure))
+                candidates.append(_Candidate(score, h_i, s_row, figure, raw))
         if not candidates:
-            return Answer(question, NOT_FOUND[lang], [], True, 0.0)
+            return self._not_found(question)
         candidates.sort(key=lambda c: -c.score)
         top = candidates[0]
-        confidence = self._confidence(retrieval, top, q_tokens)
+        confidence = self._confidence(top, bool(names))
         if confidence < self.min_evidence:
-            return Answer(question, NOT_FOUND[lang], [], True, confidence)
+            return self._not_found(question, confidence)
         chosen = [top]
-        for c in candidates[1:]:
-            if c.score >= top.score - 0.05 and c.sentence_row != top.sentence_row and len(chosen) < 2:
+        for c in candidates[1:3]:
+            if c.score >= top.score - 0.02 and c.sentence_row != top.sentence_row:
                 chosen.append(c)
+                break
         citations: list[Citation] = []
         parts: list[str] = []
         for c in chosen:
             hit = hits[c.hit_index]
             row = chunk_rows[hit.chunk.chunk_id]
-            s_i = c.sentence_row - self.retriever.sentence_rows(row).start
-            sentence = hit.chunk.sentences[s_i]
-            n = next(
-                (cit.n for cit in citations if cit.chunk_id == hit.chunk.chunk_id), len(citations) + 1
-            )
-            if n == len(citations) + 1:
+            sentence = hit.chunk.sentences[c.sentence_row - self.retriever.sentence_rows(row).start]
+            n = next((cit.n for cit in citations if cit.chunk_id == hit.chunk.chunk_id), 0)
+            if not n:
+                n = len(citations) + 1
                 citations.append(make_citation(n, hit.chunk, sentence))
-            parts.append(f"{sentence.text} [{n}]")
+            parts.append(f"{sentence.text.strip(' -*')} [{n}]")
         body = " ".join(parts)
         if top.figure:
             body = f"{top.figure} — {body}"
         return Answer(question, body, citations, False, confidence)
 
-    def _confidence(self, retrieval: Retrieval, top: _Candidate, q_tokens: set[str]) -> float:
-        """How strongly the evidence supports answering at all, in [0, 1]-ish.
+    def _lexical_overlap(self, query_tokens: set[str], sentence: str) -> float:
+        if not query_tokens:
+            return 0.0
+        return len(query_tokens & set(self.index.tokenizer(sentence))) / len(query_tokens)
 
-        Raw cosine of the best sentence (e5 cosines of related text sit around
-        0.80-0.90, unrelated around 0.70-0.78) blended with how much of the
-        question's lexical content the top passage covers.
+    def _language_means(self, retrieval: Retrieval) -> dict[str, float]:
+        """Mean sentence cosine per document language, to center like retrieval does."""
+        if not retrieval.sentence_cosine:
+            return {}
+        rows = np.fromiter(retrieval.sentence_cosine.keys(), dtype=np.int64)
+        vals = np.fromiter(retrieval.sentence_cosine.values(), dtype=np.float64)
+        langs = self.index.doc_langs[self.index.sentence_chunk[rows]]
+        overall = float(vals.mean())
+        return {str(g): float(vals[langs == g].mean()) - overall for g in np.unique(langs)}
+
+    def _confidence(self, top: _Candidate, named: bool) -> float:
+        """Evidence strength in [0, 1] from the best sentence's raw cosine.
+
+        multilingual-e5 cosines of a question and an unrelated sentence sit
+        around 0.70-0.76, of a sentence that answers it around 0.80-0.90. A
+        question whose names all occur in the article gets a lower bar.
         """
-        cos = retrieval.sentence_cosine.get(top.sentence_row, 0.0) if retrieval.sentence_cosine else 0.0
-        hit = retrieval.hits[top.hit_index]
-        lexical = hit.scores.get("lexical", 0.0)
-        cos_part = float(np.clip((cos - 0.74) / 0.14, 0.0, 1.0))
-        if retrieval.query_vector is None:  # lexical-only mode
-            return lexical
-        return 0.7 * cos_part + 0.3 * min(1.0, lexical)
+        floor = 0.70 if named else 0.76
+        return float(np.clip((top.cosine - floor) / 0.12, 0.0, 1.0))

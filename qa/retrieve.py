@@ -14,6 +14,7 @@ passages in the query's own language), scaled to [0, 1], and fused by weights.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -21,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from index.embed import Embedder
+from index.lexical import BM25Index
 from index.store import KnowledgeIndex
 from ingest.document import Chunk
 from qa.fuse import center_by_group, max_by_group, max_scale, minmax, weighted_sum
@@ -28,6 +30,14 @@ from qa.glossary import expand
 
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4
+DEFAULT_WEIGHTS = {"dense": 0.3, "sentence": 0.3, "lexical": 0.25, "entity": 0.15}
+_ENTITY_TOKEN = re.compile(r"^[a-z0-9][a-z0-9._]*$")
+
+
+def entity_tokens(tokens: list[str]) -> list[str]:
+    """Latin words, numbers and their joined bigrams: model and benchmark names,
+    versions and figures, which read the same in every language's articles."""
+    return [t for t in tokens if _ENTITY_TOKEN.match(t)]
 
 
 @dataclass(frozen=True)
@@ -72,14 +82,47 @@ class HybridRetriever:
         self.mode = mode
         self.center_languages = center_languages
         self.expand_query = expand_query
-        w = dict(weights or {"dense": 0.35, "sentence": 0.35, "lexical": 0.30})
+        w = dict(weights or DEFAULT_WEIGHTS)
         if mode == "dense":
             w["lexical"] = 0.0
         elif mode == "lexical":
             w = {"lexical": 1.0}
-        self.weights = w
+        self.weights = {k: v for k, v in w.items() if k in ("dense", "sentence", "lexical", "entity")}
         n_sent = np.bincount(index.sentence_chunk, minlength=len(index.chunks))
         self.sentence_start = np.concatenate([[0], np.cumsum(n_sent)]).astype(np.int64)
+        self._entity_bm25: BM25Index | None = None
+        self._chunk_doc = np.zeros(len(index.chunks), dtype=np.int64)
+        self._doc_vocab: dict[str, set[str]] = {}
+
+    def _entity_index(self) -> BM25Index:
+        """Document-level BM25 over entity tokens (built lazily from the chunks).
+
+        Says which article is *about* the model a question names ("하이쿠 4.5"
+        -> the Haiku 4.5 article, not the Claude 3.5 Haiku one), whatever the
+        languages of question and article.
+        """
+        if self._entity_bm25 is None:
+            doc_rows: dict[str, int] = {}
+            tokens: list[list[str]] = []
+            seen_titles: set[str] = set()
+            for i, c in enumerate(self.index.chunks):
+                row = doc_rows.setdefault(c.doc_id, len(doc_rows))
+                if row == len(tokens):
+                    tokens.append([])
+                self._chunk_doc[i] = row
+                if c.doc_id not in seen_titles:
+                    seen_titles.add(c.doc_id)
+                    tokens[row].extend(entity_tokens(self.index.tokenizer(c.title)) * 3)
+                tokens[row].extend(entity_tokens(self.index.tokenizer(c.text)))
+            for doc_id, row in doc_rows.items():
+                self._doc_vocab[doc_id] = set(tokens[row])
+            self._entity_bm25 = BM25Index.build(tokens)
+        return self._entity_bm25
+
+    def doc_vocabulary(self, doc_id: str) -> set[str]:
+        """Entity tokens (names, numbers, their pairs) the article mentions."""
+        self._entity_index()
+        return self._doc_vocab.get(doc_id, set())
 
     def search(self, query: str, k: int) -> list[Hit]:
         return self.retrieve(query, k).hits
@@ -125,6 +168,10 @@ class HybridRetriever:
                 components["sentence"] = minmax(best)
         lexical, tokens = self._lexical(query)
         components["lexical"] = max_scale(lexical)
+        if self.weights.get("entity"):
+            ent = entity_tokens(self.index.tokenizer(query))
+            doc_scores = max_scale(self._entity_index().scores(ent))
+            components["entity"] = doc_scores[self._chunk_doc]
         weights = {name: w for name, w in self.weights.items() if name in components}
         if not any(weights.values()):
             weights = {name: 1.0 for name in components}

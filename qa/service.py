@@ -109,11 +109,7 @@ class KnowledgeBase:
         retriever = HybridRetriever(
             index,
             self.embedder,
-            weights={
-                "dense": self.settings.w_dense,
-                "sentence": self.settings.w_sentence,
-                "lexical": self.settings.w_lexical,
-            },
+            weights=self.settings.weights,
             mode=self.mode,
         )
         answerer = ExtractiveAnswerer(retriever, k=self.settings.top_k, min_evidence=self.settings.min_evidence)
