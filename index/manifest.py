@@ -54,11 +54,17 @@ class Manifest:
     def read(cls, directory: Path) -> Manifest:
         path = directory / MANIFEST
         if not path.is_file():
-            raise BadIndexError(f"no index at {directory} (manifest.json missing): run `kb index`")
+            raise BadIndexError(
+                f"index at {directory} is damaged (manifest.json missing): {REBUILD_HINT}"
+            )
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadIndexError(f"index manifest {path} is damaged ({exc}): {REBUILD_HINT}") from None
+            raise BadIndexError(
+                f"index manifest {path} is damaged ({exc}): {REBUILD_HINT}"
+            ) from None
+        if not isinstance(raw, dict):
+            raise BadIndexError(f"index manifest {path} is damaged (not an object): {REBUILD_HINT}")
         version = raw.get("format_version")
         if version != FORMAT_VERSION:
             raise BadIndexError(
@@ -68,8 +74,10 @@ class Manifest:
         try:
             docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
             return cls(**{**raw, "documents": docs})
-        except (KeyError, TypeError) as exc:
-            raise BadIndexError(f"index manifest {path} is incomplete ({exc}): {REBUILD_HINT}") from None
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise BadIndexError(
+                f"index manifest {path} is incomplete ({exc}): {REBUILD_HINT}"
+            ) from None
 
     def check_model(self, model_id: str) -> None:
         built = self.model.get("id")

@@ -22,6 +22,7 @@ already embedded by the same model (same key) reuses its vector.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -48,6 +49,8 @@ from ingest.load import Skipped
 log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
+LOCK = ".lock"
+TMP_PREFIX = ".tmp-build-"
 EMBED_RECIPE = "{prompt}{title} | {section}\n{text}"
 
 # progress(stage, done, total)
@@ -91,6 +94,27 @@ class KnowledgeIndex:
 
 @dataclass(frozen=True)
 class BuildReport:
+    """What one ``build_index`` call did.
+
+    ``added`` / ``changed`` / ``removed`` are corpus-relative sources, compared with
+    the previous live build by document id and sha256 of the file bytes (a document
+    whose file was renamed to another extension counts as changed). ``unchanged``
+    is how many documents kept their chunks as they were.
+
+    Every chunk is embedded twice over: once as a whole (``chunk_embed_text``) and
+    once per sentence (``sentence_embed_text``). ``chunks_embedded`` is the number
+    of those texts, chunk and sentence texts together, counted once per distinct
+    text, that were actually run through the embedding model in this build;
+    ``chunks_reused`` is the number of distinct texts whose vector came from the
+    embedding cache instead: the previous build's vectors, plus any that a build
+    killed part-way had already made (same model only; none with ``rebuild``). Their sum is the
+    number of distinct chunk and sentence texts in the new index, so an
+    unchanged corpus reports ``chunks_embedded == 0``.
+
+    ``seconds`` is the wall time of the whole build (lock held); ``timings``
+    breaks it down by stage (seconds).
+    """
+
     added: list[str]
     changed: list[str]
     removed: list[str]
@@ -102,6 +126,7 @@ class BuildReport:
     chunks: int
     skipped: list[Skipped]
     path: Path
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,19 +141,31 @@ class BuildReport:
             "chunks": self.chunks,
             "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
             "index": str(self.path),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
 
 # ---------------------------------------------------------------- locating
 
 
-def current_build(index_dir: Path) -> Path | None:
-    pointer = index_dir / CURRENT
-    if not pointer.is_file():
+def _pointer(index_dir: Path) -> str | None:
+    """The build name CURRENT holds (None when there is no CURRENT)."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return name
+
+
+def current_build(index_dir: Path) -> Path | None:
+    """The live build directory, or None (no index, or CURRENT names a missing build)."""
+    name = _pointer(index_dir)
+    if not name or "/" in name or "\\" in name or name in {".", ".."}:
+        return None
     build = index_dir / name
-    return build if name and build.is_dir() else None
+    return build if build.is_dir() else None
 
 
 def index_exists(index_dir: Path) -> bool:
@@ -164,15 +201,37 @@ def _chunk_from_json(line: str) -> Chunk:
 
 
 def load_index(index_dir: Path, model_id: str | None = None) -> KnowledgeIndex:
-    """Open the live build; ``model_id`` (if given) must match the one it was built with."""
-    build = current_build(index_dir)
-    if build is None:
-        raise BadIndexError(f"no index at {index_dir}: run `kb index` first")
+    """Open the live build; ``model_id`` (if given) must match the one it was built with.
+
+    Raises BadIndexError (one line, saying how to fix it) when there is no index
+    or it is damaged or does not match. A build that another process switches
+    away from and deletes while we read it is retried on the new live build.
+    """
+    for attempt in range(3):
+        build = current_build(index_dir)
+        if build is None:
+            name = _pointer(index_dir)
+            if name is None:
+                raise BadIndexError(f"no index at {index_dir}: run `kb index` first")
+            raise BadIndexError(
+                f"index at {index_dir} is damaged (CURRENT names {name!r}, which does not "
+                f"exist): {REBUILD_HINT}"
+            )
+        try:
+            return _load_build(build, model_id)
+        except BadIndexError:
+            if attempt < 2 and current_build(index_dir) != build:
+                continue  # switched (and maybe collected) under us: read the new one
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _load_build(build: Path, model_id: str | None) -> KnowledgeIndex:
     manifest = Manifest.read(build)
     if model_id is not None:
         manifest.check_model(model_id)
-    tok_cfg = TokenizerConfig.from_dict(manifest.tokenizer)
     try:
+        tok_cfg = TokenizerConfig.from_dict(manifest.tokenizer)
         chunks = [
             _chunk_from_json(line)
             for line in (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
@@ -182,11 +241,14 @@ def load_index(index_dir: Path, model_id: str | None = None) -> KnowledgeIndex:
         sentence_vectors = faiss.read_index(str(build / "sentences.faiss"))
         sentence_chunk = np.load(build / "sentence_chunk.npy", allow_pickle=False)
         bm25 = BM25Index.load(build / "lexical")
-    except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
-        raise BadIndexError(f"index at {build} is damaged ({exc}): {REBUILD_HINT}") from None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise BadIndexError(f"index at {build} is damaged ({reason}): {REBUILD_HINT}") from None
+    dim = manifest.model.get("dim")
     if not (
         len(chunks) == chunk_vectors.ntotal == bm25.n_docs == manifest.counts.get("chunks")
-        and sentence_vectors.ntotal == len(sentence_chunk)
+        and sentence_vectors.ntotal == len(sentence_chunk) == manifest.counts.get("sentences")
+        and chunk_vectors.d == sentence_vectors.d == dim
     ):
         raise BadIndexError(f"index at {build} is inconsistent (counts differ): {REBUILD_HINT}")
     return KnowledgeIndex(
@@ -201,43 +263,148 @@ def load_index(index_dir: Path, model_id: str | None = None) -> KnowledgeIndex:
     )
 
 
-def _previous_vectors(build: Path | None, model_id: str) -> dict[str, np.ndarray]:
-    """Embedding cache from the live build: text key -> vector (same model only)."""
-    if build is None:
+def _reuse_source(index_dir: Path) -> Path | None:
+    """The build whose chunks and vectors a new build may reuse: the live one, or,
+    when CURRENT is missing or names a deleted build, the newest complete build
+    left in the folder (``build-*`` directories are only ever made by renaming a
+    finished, fsynced temporary directory)."""
+    live = current_build(index_dir)
+    if live is not None:
+        return live
+    for build in sorted(index_dir.glob("build-*"), reverse=True):
+        if (build / "manifest.json").is_file():
+            log.warning("no live index in %s; reusing what %s holds", index_dir, build.name)
+            return build
+    return None
+
+
+def _same_model(manifest: Manifest, embedder: Embedder) -> bool:
+    m = manifest.model
+    return (
+        m.get("id") == embedder.model_id
+        and m.get("dim") == embedder.dim
+        and m.get("runtime") == _runtime(embedder)
+    )
+
+
+def _runtime(embedder: Embedder) -> str:
+    return str(getattr(embedder, "runtime", embedder.model_id))
+
+
+def _previous_vectors(
+    build: Path, manifest: Manifest, embedder: Embedder
+) -> dict[str, np.ndarray]:
+    """Embedding cache from a previous build: text key -> vector (same model only)."""
+    if not _same_model(manifest, embedder):
+        log.info("previous index used another model: embedding everything")
         return {}
     try:
-        manifest = Manifest.read(build)
-        if manifest.model.get("id") != model_id:
-            return {}
         keys = json.loads((build / "vector_keys.json").read_text(encoding="utf-8"))
         out: dict[str, np.ndarray] = {}
         for name, index_file in (("chunks", "chunks.faiss"), ("sentences", "sentences.faiss")):
             idx = faiss.read_index(str(build / index_file))
+            if idx.d != embedder.dim:
+                return {}
             vecs = idx.reconstruct_n(0, idx.ntotal) if idx.ntotal else np.zeros((0, idx.d))
             out.update(zip(keys[name], vecs, strict=True))
         return out
-    except (BadIndexError, OSError, ValueError, KeyError, RuntimeError) as exc:
-        log.warning("previous index not reusable (%s); embedding everything", exc)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        log.warning("previous index vectors not reusable (%s); embedding everything", exc)
         return {}
 
 
-def _previous_chunks(build: Path | None) -> tuple[Manifest | None, dict[str, list[Chunk]]]:
-    if build is None:
-        return None, {}
+def _previous_chunks(build: Path) -> tuple[Manifest | None, dict[str, list[Chunk]]]:
+    """The previous build's manifest and chunks by document (each None/empty when
+    unreadable: a damaged chunks file still leaves its vectors reusable)."""
     try:
         manifest = Manifest.read(build)
+    except BadIndexError as exc:
+        log.warning("previous index unreadable (%s); building from scratch", exc)
+        return None, {}
+    try:
         by_doc: dict[str, list[Chunk]] = {}
         for line in (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
             if line.strip():
                 c = _chunk_from_json(line)
                 by_doc.setdefault(c.doc_id, []).append(c)
         return manifest, by_doc
-    except (BadIndexError, OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("previous index unreadable (%s); building from scratch", exc)
-        return None, {}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("previous chunks unreadable (%s); chunking every document again", exc)
+        return manifest, {}
+
+
+def _ingest_fingerprint() -> str:
+    """Hash of the code that turns files into chunks: chunks of an unchanged file are
+    reused only if this code is unchanged too (their vectors are reused either way
+    when the texts come out the same)."""
+    from ingest import chunk, clean, document, lang, load
+
+    h = hashlib.sha256()
+    for module in (chunk, clean, document, lang, load):
+        file = getattr(module, "__file__", None)
+        if file:
+            h.update(Path(file).read_bytes())
+    return h.hexdigest()[:16]
+
+
+class _EmbedJournal:
+    """Vectors embedded by a build, appended to its work folder as they are made, so
+    a build that is killed part-way does not lose them: the next build salvages
+    them (``_salvage_vectors``) before removing the folder.
+
+    ``embedded.json`` names the model; ``embedded.keys`` holds one text key per
+    line and ``embedded.f32`` the matching float32 rows (a torn tail is ignored)."""
+
+    def __init__(self, folder: Path, embedder: Embedder) -> None:
+        self.folder = folder
+        self.dim = embedder.dim
+        (folder / "embedded.json").write_text(
+            json.dumps({"model": _model_info(embedder)}), encoding="utf-8"
+        )
+        self._keys = open(folder / "embedded.keys", "a", encoding="ascii")  # noqa: SIM115
+        self._vecs = open(folder / "embedded.f32", "ab")  # noqa: SIM115
+
+    def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        self._vecs.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+        self._vecs.flush()
+        self._keys.write("".join(k + "\n" for k in keys))
+        self._keys.flush()
+
+    def close(self) -> None:
+        self._keys.close()
+        self._vecs.close()
+        for name in ("embedded.json", "embedded.keys", "embedded.f32"):
+            (self.folder / name).unlink(missing_ok=True)
+
+
+def _salvage_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Vectors that killed builds (same model) had already embedded."""
+    out: dict[str, np.ndarray] = {}
+    for folder in sorted(index_dir.glob(f"{TMP_PREFIX}*")):
+        try:
+            info = json.loads((folder / "embedded.json").read_text(encoding="utf-8"))
+            if info.get("model") != _model_info(embedder):
+                continue
+            keys = (folder / "embedded.keys").read_text(encoding="ascii").split("\n")[:-1]
+            raw = (folder / "embedded.f32").read_bytes()
+            rows = min(len(keys), len(raw) // (4 * embedder.dim))
+            vecs = np.frombuffer(raw[: rows * 4 * embedder.dim], dtype=np.float32)
+            out.update(zip(keys[:rows], vecs.reshape(rows, embedder.dim), strict=True))
+        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+            continue
+    if out:
+        log.info("salvaged %d vectors from interrupted builds", len(out))
+    return out
+
+
+def _model_info(embedder: Embedder) -> dict[str, Any]:
+    return {"id": embedder.model_id, "dim": embedder.dim, "runtime": _runtime(embedder)}
 
 
 # ---------------------------------------------------------------- building
+
+
+EMBED_SLICE = 32  # texts per call to the model between journal writes
 
 
 def _embed(
@@ -246,26 +413,33 @@ def _embed(
     cache: dict[str, np.ndarray],
     progress: Progress | None,
     stage: str,
+    journal: _EmbedJournal | None = None,
 ) -> tuple[np.ndarray, list[str], int]:
-    """Vectors for ``texts``, embedding only the ones not in ``cache``."""
+    """Vectors for ``texts``, embedding only the distinct ones not in ``cache``
+    (which gains them). Returns (matrix, keys, number of texts embedded)."""
     keys = [text_key(embedder.model_id, t) for t in texts]
-    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
+    missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
     # longest first keeps batches of similar length (less padding)
     missing.sort(key=lambda kv: len(kv[1]), reverse=True)
     done = 0
     total = len(missing)
     if progress:
         progress(stage, 0, total)
-    if missing:
 
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(stage, done, total)
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(stage, done, total)
 
-        vecs = embedder.encode_passages([t for _, t in missing], progress=tick)
-        for (k, _), v in zip(missing, vecs, strict=True):
+    for i in range(0, total, EMBED_SLICE):
+        part = missing[i : i + EMBED_SLICE]
+        vecs = embedder.encode_passages([t for _, t in part], progress=tick)
+        if len(vecs) != len(part):
+            raise RuntimeError(f"embedder returned {len(vecs)} vectors for {len(part)} texts")
+        if journal is not None:
+            journal.add([k for k, _ in part], vecs)
+        for (k, _), v in zip(part, vecs, strict=True):
             cache[k] = v
     dim = embedder.dim
     matrix = (
@@ -294,23 +468,39 @@ def build_index(
     progress: Progress | None = None,
     keep_builds: int = 1,
 ) -> BuildReport:
-    """Build (or update) the index for ``documents`` and switch to it atomically."""
+    """Build (or update) the index for ``documents`` and switch to it atomically.
+
+    Incremental unless ``rebuild``: documents are compared with the previous build
+    by id and content hash; unchanged ones keep their chunks, and every chunk or
+    sentence text already embedded (same model) keeps its vector. Raises
+    BuildLocked at once if another build holds the lock. ``keep_builds`` older
+    builds are kept for readers that still have them open.
+    """
     t0 = time.perf_counter()
     tokenizer_config = tokenizer_config or TokenizerConfig()
     index_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(index_dir / ".lock"))
+    lock = FileLock(str(index_dir / LOCK))
     try:
         lock.acquire(timeout=0)
     except Timeout:
         raise BuildLocked(
-            f"another `kb index` is building {index_dir} (lock {index_dir / '.lock'} is held); "
+            f"another `kb index` is building {index_dir} (lock {index_dir / LOCK} is held); "
             "wait for it to finish"
         ) from None
     try:
-        return _build_locked(
-            documents, index_dir, embedder, chunker, tokenizer_config, skipped, rebuild, progress,
-            keep_builds, t0,
-        )
+        # The work folder exists from the start, so a build in progress (or one
+        # killed part-way) is visible; the next build removes what a killed one left.
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
+        tmp = index_dir / f"{TMP_PREFIX}{stamp}"
+        tmp.mkdir()
+        try:
+            return _build_locked(
+                documents, index_dir, embedder, chunker, tokenizer_config, skipped, rebuild,
+                progress, keep_builds, t0, tmp, index_dir / f"build-{stamp}",
+            )
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     finally:
         lock.release()
 
@@ -326,36 +516,70 @@ def _build_locked(
     progress: Progress | None,
     keep_builds: int,
     t0: float,
+    tmp: Path,
+    final: Path,
 ) -> BuildReport:
-    live = None if rebuild else current_build(index_dir)
-    old_manifest, old_chunks = _previous_chunks(live)
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal mark
+        now_ = time.perf_counter()
+        timings[stage] = timings.get(stage, 0.0) + now_ - mark
+        mark = now_
+
+    fingerprint = _ingest_fingerprint()
+    source = None if rebuild else _reuse_source(index_dir)
+    old_manifest, old_chunks = _previous_chunks(source) if source is not None else (None, {})
     same_chunking = (
         old_manifest is not None
         and old_manifest.chunker == chunker.describe()
-        and old_manifest.model.get("id") == embedder.model_id
+        and old_manifest.build.get("ingest") == fingerprint
     )
     old_docs = old_manifest.documents if old_manifest else {}
-    cache = _previous_vectors(live, embedder.model_id)
+    cache = (
+        _previous_vectors(source, old_manifest, embedder)
+        if source is not None and old_manifest is not None
+        else {}
+    )
+    if not rebuild:
+        cache.update(_salvage_vectors(index_dir, embedder))
+    lap("read previous")
 
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    added, changed, unchanged = [], [], 0
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged = 0
     chunks: list[Chunk] = []
     entries: dict[str, DocEntry] = {}
-    for i, doc in enumerate(sorted(documents, key=lambda d: d.source)):
+    ordered = sorted(documents, key=lambda d: d.source)
+    for i, doc in enumerate(ordered):
+        if doc.doc_id in entries:
+            raise ValueError(
+                f"two documents have the id {doc.doc_id!r}: {entries[doc.doc_id].source} "
+                f"and {doc.source}"
+            )
         prev = old_docs.get(doc.doc_id)
+        same = (
+            prev is not None
+            and prev.content_hash == doc.content_hash
+            and prev.source == doc.source
+        )
         if prev is None:
             added.append(doc.source)
-        elif prev.content_hash != doc.content_hash:
+        elif not same:
             changed.append(doc.source)
         else:
             unchanged += 1
+        reusable = old_chunks.get(doc.doc_id)
         if (
-            same_chunking
+            same
+            and same_chunking
             and prev is not None
-            and prev.content_hash == doc.content_hash
-            and doc.doc_id in old_chunks
+            and reusable is not None
+            and [c.chunk_id for c in reusable] == prev.chunk_ids  # all of them, none torn off
         ):
-            doc_chunks = old_chunks[doc.doc_id]
+            doc_chunks = reusable
             indexed_at = prev.indexed_at
         else:
             doc_chunks = chunk_document(doc, chunker)
@@ -371,8 +595,9 @@ def _build_locked(
             indexed_at=indexed_at,
         )
         if progress:
-            progress("chunk", i + 1, len(documents))
+            progress("chunk", i + 1, len(ordered))
     removed = sorted(e.source for k, e in old_docs.items() if k not in entries)
+    lap("chunk")
 
     chunk_texts = [chunk_embed_text(c) for c in chunks]
     sent_texts: list[str] = []
@@ -381,81 +606,104 @@ def _build_locked(
         for s in c.sentences:
             sent_texts.append(sentence_embed_text(c, s))
             sent_rows.append(row)
-    n_chunk_texts = len(set(chunk_texts) | set(sent_texts))
-    chunk_vecs, chunk_keys, new_c = _embed(embedder, chunk_texts, cache, progress, "embed chunks")
-    sent_vecs, sent_keys, new_s = _embed(embedder, sent_texts, cache, progress, "embed sentences")
+    journal = _EmbedJournal(tmp, embedder)
+    chunk_vecs, chunk_keys, new_c = _embed(
+        embedder, chunk_texts, cache, progress, "embed chunks", journal
+    )
+    sent_vecs, sent_keys, new_s = _embed(
+        embedder, sent_texts, cache, progress, "embed sentences", journal
+    )
+    journal.close()
     embedded = new_c + new_s
+    distinct = len(set(chunk_keys) | set(sent_keys))
+    del cache
+    lap("embed")
 
     tokenizer = Tokenizer(tokenizer_config)
     bm25 = BM25Index.build([tokenizer(lexical_text(c)) for c in chunks])
+    lap("bm25")
 
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-    tmp = index_dir / f".tmp-build-{stamp}"
-    final = index_dir / f"build-{stamp}"
-    tmp.mkdir()
-    try:
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for c in chunks:
-                f.write(_chunk_to_json(c) + "\n")
-        faiss.write_index(_flat_index(chunk_vecs, embedder.dim), str(tmp / "chunks.faiss"))
-        faiss.write_index(_flat_index(sent_vecs, embedder.dim), str(tmp / "sentences.faiss"))
-        np.save(tmp / "sentence_chunk.npy", np.asarray(sent_rows, dtype=np.int32), allow_pickle=False)
-        (tmp / "vector_keys.json").write_text(
-            json.dumps({"chunks": chunk_keys, "sentences": sent_keys}), encoding="utf-8"
-        )
-        bm25.save(tmp / "lexical")
-        seconds = time.perf_counter() - t0
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
-            created_at=now,
-            model={
-                "id": embedder.model_id,
-                "dim": embedder.dim,
-                "prompts": embedder.prompts,
-                "runtime": getattr(embedder, "runtime", embedder.model_id),
-            },
-            chunker=chunker.describe(),
-            tokenizer={**tokenizer_config.to_dict(), "fingerprint": tokenizer_config.fingerprint()},
-            embed_recipe=EMBED_RECIPE,
-            documents=entries,
-            counts={
-                "documents": len(entries),
-                "chunks": len(chunks),
-                "sentences": len(sent_texts),
-                "vocabulary": len(bm25.vocab),
-            },
-            skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
-            build={"seconds": round(seconds, 3), "texts_embedded": embedded, "distinct_texts": n_chunk_texts},
-        )
-        manifest.write(tmp)
-        _fsync_tree(tmp)
-        os.rename(tmp, final)
-        _switch(index_dir, final.name)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+        f.writelines(_chunk_to_json(c) + "\n" for c in chunks)
+    faiss.write_index(_flat_index(chunk_vecs, embedder.dim), str(tmp / "chunks.faiss"))
+    faiss.write_index(_flat_index(sent_vecs, embedder.dim), str(tmp / "sentences.faiss"))
+    rows = np.asarray(sent_rows, dtype=np.int32)
+    np.save(tmp / "sentence_chunk.npy", rows, allow_pickle=False)
+    (tmp / "vector_keys.json").write_text(
+        json.dumps({"chunks": chunk_keys, "sentences": sent_keys}), encoding="utf-8"
+    )
+    bm25.save(tmp / "lexical")
+    seconds = time.perf_counter() - t0
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        created_at=now,
+        model={
+            "id": embedder.model_id,
+            "dim": embedder.dim,
+            "prompts": embedder.prompts,
+            "runtime": _runtime(embedder),
+        },
+        chunker=chunker.describe(),
+        tokenizer={**tokenizer_config.to_dict(), "fingerprint": tokenizer_config.fingerprint()},
+        embed_recipe=EMBED_RECIPE,
+        documents=entries,
+        counts={
+            "documents": len(entries),
+            "chunks": len(chunks),
+            "sentences": len(sent_texts),
+            "vocabulary": len(bm25.vocab),
+        },
+        skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
+        build={
+            "seconds": round(seconds, 3),
+            "texts_embedded": embedded,
+            "distinct_texts": distinct,
+            "ingest": fingerprint,
+        },
+    )
+    manifest.write(tmp)
+    lap("write")
+    _fsync_tree(tmp)
+    os.rename(tmp, final)
+    _switch(index_dir, final.name)
+    lap("fsync+switch")
     _collect_garbage(index_dir, keep=final.name, keep_builds=keep_builds)
-    total_texts = len(chunk_texts) + len(sent_texts)
+    lap("gc")
     return BuildReport(
         added=added,
         changed=changed,
         removed=removed,
         unchanged=unchanged,
         chunks_embedded=embedded,
-        chunks_reused=total_texts - embedded,
+        chunks_reused=distinct - embedded,
         seconds=time.perf_counter() - t0,
         documents=len(entries),
         chunks=len(chunks),
         skipped=list(skipped),
         path=final,
+        timings=timings,
     )
 
 
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_tree(directory: Path) -> None:
+    """Flush every file and directory entry under ``directory`` to disk."""
+    dirs = [directory]
     for p in directory.rglob("*"):
-        if p.is_file():
+        if p.is_dir():
+            dirs.append(p)
+        elif p.is_file():
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
+    for d in reversed(dirs):
+        _fsync_dir(d)
 
 
 def _switch(index_dir: Path, build_name: str) -> None:
@@ -466,18 +714,17 @@ def _switch(index_dir: Path, build_name: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, index_dir / CURRENT)
-    fd = os.open(index_dir, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync_dir(index_dir)
 
 
 def _collect_garbage(index_dir: Path, keep: str, keep_builds: int) -> None:
-    """Remove older builds (keeping ``keep_builds`` previous ones for open readers)
-    and temporary directories left by killed builds."""
+    """Remove older builds (keeping the ``keep_builds`` newest previous ones for
+    readers that still have them open) and what killed builds left behind.
+    Runs under the build lock, so no temporary directory here is in use."""
     builds = sorted(p for p in index_dir.glob("build-*") if p.is_dir() and p.name != keep)
     for p in builds[: max(0, len(builds) - keep_builds)]:
         shutil.rmtree(p, ignore_errors=True)
-    for p in index_dir.glob(".tmp-build-*"):
+    for p in index_dir.glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(p, ignore_errors=True)
+    for p in index_dir.glob(f".{CURRENT}.*"):
+        p.unlink(missing_ok=True)

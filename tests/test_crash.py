@@ -1,0 +1,223 @@
+"""Crash safety: a `kb index` killed with SIGKILL part-way leaves the previous index
+usable and a stale lock does not block the next build; a second concurrent build
+is refused with one line (exit 2); a failure at any step of writing or switching
+keeps the old build live; readers never see a half-written index."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import faiss
+import pytest
+from filelock import FileLock
+
+import cli
+from index import store
+from index.embed import Embedder
+from index.lexical import BM25Index
+from index.manifest import BadIndexError
+from index.store import BuildLocked, build_index, current_build, load_index
+from ingest.chunk import ChunkerConfig
+from ingest.load import load_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    rc = cli.main(list(argv), out=out)
+    return rc, out.getvalue()
+
+
+def search_sources(corpus: Path, index: Path, query: str) -> list[str]:
+    rc, out = run_cli("search", query, "--corpus", str(corpus), "--index", str(index), "--json")
+    assert rc == 0, out
+    return [h["source"] for h in json.loads(out)["hits"]]
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
+    """The tiny corpus indexed through the CLI once per session (tests copy it)."""
+    root = tmp_path_factory.getbasetemp() / "kb-tiny-seed"
+    if not (root / "index" / "CURRENT").is_file():
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(FIXTURE, root / "corpus")
+        rc, out = run_cli("index", "--corpus", str(root / "corpus"), "--index", str(root / "index"))
+        assert rc == 0, out
+    return root / "corpus", root / "index"
+
+
+@pytest.fixture()
+def indexed(seed: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(seed[0], corpus)
+    shutil.copytree(seed[1], index)
+    return corpus, index
+
+
+def add_articles(corpus: Path, n: int) -> None:
+    """Enough new text that embedding it takes several seconds."""
+    for i in range(n):
+        paras = [  # distinct sentences, so there are more texts than one embedding slice
+            f"Station {i} of the coastal railway opened in {1900 + i} and serves {i * 37} "
+            f"passengers a day; its platform {j} faces the harbour and the old lighthouse."
+            for j in range(10)
+        ]
+        (corpus / f"station-{i:02d}.en.md").write_text(
+            f"# Railway station {i}\n\n" + "\n\n".join(paras) + "\n", encoding="utf-8"
+        )
+
+
+def _wait(cond: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
+    indexed: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus, index = indexed
+    live = current_build(index)
+    assert live is not None
+    before = search_sources(corpus, index, "Riverside Bike Shop rental price")
+    assert before[0] == "bike-shop.en.html"
+
+    old_texts = load_index(index).manifest.build["distinct_texts"]
+    add_articles(corpus, 3)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "index", "--corpus", str(corpus),
+         "--index", str(index)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+    )
+    try:
+        _wait(lambda: bool(list(index.glob(".tmp-build-*"))) or proc.poll() is not None, 60)
+        # well into embedding the new articles: the first slice of vectors is journaled
+        _wait(lambda: any(p.stat().st_size > 0 for p in index.glob(".tmp-build-*/embedded.f32"))
+              or proc.poll() is not None, 120)
+        assert proc.poll() is None, "the build finished before it could be killed"
+
+        # a second build meanwhile is refused: one line, exit status 2
+        capsys.readouterr()
+        rc, _ = run_cli("index", "--corpus", str(corpus), "--index", str(index))
+        err = capsys.readouterr().err
+        assert rc == 2
+        assert err.count("\n") == 1 and "another `kb index` is building" in err
+
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    # the old index is untouched and answers as before
+    assert current_build(index) == live
+    assert list(index.glob(".tmp-build-*")), "the killed build's work folder is left over"
+    assert load_index(index).manifest.counts["documents"] == 3
+    assert search_sources(corpus, index, "Riverside Bike Shop rental price") == before
+
+    # the dead process's lock does not block the next build, which cleans up
+    rc, out = run_cli("index", "--corpus", str(corpus), "--index", str(index), "--json")
+    assert rc == 0, out
+    report = json.loads(out)
+    assert len(report["added"]) == 3 and report["unchanged"] == 3
+    # what the killed build had embedded is not embedded again
+    assert report["chunks_reused"] > old_texts
+    assert not list(index.glob(".tmp-build-*"))
+    assert current_build(index) != live
+    assert search_sources(corpus, index, "railway station 2 platform harbour")[0].startswith(
+        "station-"
+    )
+
+
+def test_build_locked_error(tmp_path: Path, embedder: Embedder) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    docs, _ = load_corpus(FIXTURE)
+    with FileLock(str(index / ".lock")), pytest.raises(BuildLocked, match="another `kb index`"):
+        build_index(docs, index, embedder, ChunkerConfig())
+    assert not list(index.iterdir()) or [p.name for p in index.iterdir()] == [".lock"]
+
+
+@pytest.mark.parametrize("step", ["write_index", "fsync", "rename", "switch", "interrupt"])
+def test_failure_at_any_step_keeps_previous_build(
+    indexed: tuple[Path, Path], embedder: Embedder, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    corpus, index = indexed
+    live = current_build(index)
+    (corpus / "bike-shop.en.html").unlink()  # the new build would differ (no embedding needed)
+    docs, _ = load_corpus(corpus)
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt if step == "interrupt" else OSError(28, "No space left on device")
+
+    target = {
+        "write_index": (faiss, "write_index"),
+        "fsync": (store, "_fsync_tree"),
+        "rename": (os, "rename"),
+        "switch": (store, "_switch"),
+        "interrupt": (BM25Index, "build"),
+    }[step]
+    with monkeypatch.context() as m:
+        m.setattr(*target, boom)
+        with pytest.raises((OSError, KeyboardInterrupt)):
+            build_index(docs, index, embedder, ChunkerConfig())
+    assert current_build(index) == live
+    assert load_index(index).manifest.counts["documents"] == 3
+    assert not list(index.glob(".tmp-build-*"))
+    # and the next build goes through
+    report = build_index(docs, index, embedder, ChunkerConfig())
+    assert report.removed == ["bike-shop.en.html"] and report.chunks_embedded == 0
+    assert load_index(index).manifest.counts["documents"] == 2
+
+
+def test_readers_never_see_a_half_written_index(
+    indexed: tuple[Path, Path], embedder: Embedder
+) -> None:
+    corpus, index = indexed
+    stop = threading.Event()
+    loads: list[int] = []
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                idx = load_index(index, embedder.model_id)
+                assert len(idx.chunks) == idx.chunk_vectors.ntotal == idx.bm25.n_docs
+                loads.append(idx.manifest.counts["documents"])
+            except (BadIndexError, AssertionError) as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        names = ["bike-shop.en.html", "bikes.en.html"]
+        for i in range(6):  # renames: new builds, nothing to embed
+            os.rename(corpus / names[i % 2], corpus / names[(i + 1) % 2])
+            docs, _ = load_corpus(corpus)
+            report = build_index(docs, index, embedder, ChunkerConfig())
+            assert report.chunks_embedded == 0
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert not errors, errors[:3]
+    assert loads and set(loads) == {3}
+    assert len(list(index.glob("build-*"))) == 2  # the live one and one for open readers
