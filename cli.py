@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from index.embed import EmbedderError
 from index.manifest import BadIndexError
-from index.store import BuildLocked, Progress
+from index.store import BuildLocked, BuildReport, Progress
 from qa.retrieve import Retrieval
 from qa.service import KnowledgeBase, UserError, ensure_index
 from settings import Settings, SettingsError
@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and embed everything")
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
+    p.add_argument("--watch", action="store_true",
+                   help="keep running: re-index shortly after articles change (Ctrl-C stops)")
+    p.add_argument("--debounce", type=float, default=1.0, metavar="SECONDS",
+                   help="with --watch: re-index once the corpus has been quiet this long (1.0)")
 
     p = sub.add_parser("search", help="retrieve passages")
     _common(p)
@@ -133,25 +137,78 @@ def _hit_dicts(r: Retrieval) -> list[dict[str, object]]:
     ]
 
 
+def _report_line(report: BuildReport, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(report.to_dict(), ensure_ascii=False)
+    return (
+        f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s "
+        f"(added {len(report.added)}, changed {len(report.changed)}, "
+        f"removed {len(report.removed)}, unchanged {report.unchanged}; "
+        f"{report.chunks_embedded} texts embedded, "
+        f"{report.chunks_reused} reused)"
+    )
+
+
 def cmd_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    if args.watch:
+        return _watch_index(kb, args, out)
     progress, close = _progress(sys.stderr)
     try:
         report = kb.build(rebuild=args.rebuild, progress=progress)
     finally:
         if close:
             close()
+    out.write(_report_line(report, args.json) + "\n")
     if args.json:
-        out.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
         return 0
-    out.write(
-        f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s "
-        f"(added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
-        f"unchanged {report.unchanged}; {report.chunks_embedded} texts embedded, "
-        f"{report.chunks_reused} reused)\n"
-    )
     for s in report.skipped:
         out.write(f"skipped {s.source}: {s.reason}\n")
     out.write(f"index: {report.path}\n")
+    return 0
+
+
+def _watch_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    """`kb index --watch`: build now, then again after every (debounced) change;
+    one line per build on ``out``; errors are one line on stderr and watching goes on."""
+    import time
+
+    from index.watch import watch_corpus
+
+    if args.debounce <= 0:
+        raise UserError(f"--debounce must be positive, got {args.debounce}")
+    corpus = kb.settings.corpus_dir
+    if not corpus.is_dir():
+        raise UserError(f"corpus folder not found: {corpus}")
+    rebuild = args.rebuild
+
+    def on_change(paths: list[str]) -> None:
+        nonlocal rebuild
+        told = False
+        while True:
+            try:
+                report = kb.build(rebuild=rebuild)
+                break
+            except BuildLocked as exc:  # another `kb index`: build after it, with our changes
+                if not told:
+                    sys.stderr.write(f"kb: {exc}; will re-index after it\n")
+                    sys.stderr.flush()
+                    told = True
+                time.sleep(1.0)
+            except (UserError, BadIndexError, EmbedderError) as exc:
+                sys.stderr.write(f"kb: error: {exc}\n")
+                sys.stderr.flush()
+                return
+        rebuild = False
+        out.write(_report_line(report, args.json) + "\n")
+        out.flush()
+
+    if not args.json:
+        out.write(f"watching {corpus} (Ctrl-C stops)\n")
+        out.flush()
+    try:
+        watch_corpus(corpus, on_change, debounce=args.debounce, ignore=[kb.settings.index_dir])
+    except KeyboardInterrupt:
+        sys.stderr.write("kb: stopped watching\n")
     return 0
 
 
