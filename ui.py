@@ -325,6 +325,7 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
                     sanitize_html=True,
                     placeholder="Ask about the articles in the knowledge base.",
                     feedback_options=None,
+                    buttons=["copy", "copy_all"],
                 )
                 with gr.Row():
                     box = gr.Textbox(
@@ -410,6 +411,7 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
         }
         box.submit(**ask_io)
         send.click(**ask_io)
+        chat.clear(lambda: NO_CITATIONS, None, cites, queue=False, api_visibility="private")
         clear.click(lambda: ([], NO_CITATIONS), None, [chat, cites], queue=False,
                     api_visibility="private")
         rebuild_btn.click(
@@ -435,6 +437,9 @@ def launch(kb: KnowledgeBase, prevent_thread_lock: bool = False) -> gr.Blocks:
         theme=THEME,
         footer_links=[],
         ssr_mode=False,
+        # Gradio refuses anything far over the limit before it is even stored;
+        # add_article gives the exact message for files just over it
+        max_file_size=4 * MAX_UPLOAD_BYTES,
         quiet=True,
         show_error=False,
         prevent_thread_lock=prevent_thread_lock,

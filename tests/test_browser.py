@@ -59,14 +59,19 @@ def app_url(corpus_kb: KnowledgeBase) -> Iterator[str]:
         demo.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="session", autouse=True)
+def _require_chromium() -> None:
+    """Fail (never skip) at once when the browser is missing, before any index is built."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium and fonts-noto-cjk "
             "(apt-get install chromium fonts-noto-cjk, as .ci/run does)",
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
