@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--host", default=None, help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 7860)")
+
+    from evaluation.command import add_arguments as add_eval_arguments
+
+    p = sub.add_parser("eval", help="measure retrieval quality on a gold set or a QA benchmark")
+    add_eval_arguments(p)
     return parser
 
 
@@ -276,6 +281,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, stdin: Te
             return cmd_ask(kb, args, out)
         if args.command == "serve":
             return cmd_serve(kb, args, out)
+        if args.command == "eval":
+            from evaluation.command import cmd_eval
+
+            return cmd_eval(kb.settings, args, out)
     except (UserError, SettingsError, BadIndexError, BuildLocked, EmbedderError) as exc:
         sys.stderr.write(f"kb: error: {exc}\n")
         return EXIT_USER_ERROR

@@ -1,0 +1,1 @@
+"""Retrieval evaluation: `kb eval` over the gold sets and public QA benchmarks."""

@@ -1,0 +1,330 @@
+"""Evaluation sets: the project's gold JSONL, SQuAD-style JSON and BEIR folders.
+
+Every loader returns an ``EvalSet``: the questions, and either the documents to
+index (public benchmarks) or ``None`` (the gold set, which is asked against the
+app's own corpus). Relevance is decided per retrieved chunk by
+``EvalSet.relevant_ids(chunk)``:
+
+* gold: a chunk is relevant when its text contains any of the question's
+  evidence strings (all such chunks collapse into one relevant item,
+  ``EVIDENCE``); ``doc_ids`` give a secondary, document-level relevance.
+* SQuAD: one Document per paragraph; the chunk's paragraph is the item.
+* BEIR: one Document per corpus entry; qrels grade the items.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.document import Chunk, Document
+from ingest.lang import detect_language
+from ingest.load import IngestError, load_bytes
+
+EVIDENCE = "EVIDENCE"
+FORMATS = ("auto", "gold", "squad", "beir")
+
+
+class DatasetError(ValueError):
+    """The evaluation file cannot be read (the message names it)."""
+
+
+@dataclass(frozen=True)
+class EvalQuery:
+    qid: str
+    text: str
+    lang: str
+    # item id -> relevance grade; empty for an unanswerable question
+    qrels: dict[str, int]
+    answerable: bool = True
+    doc_ids: tuple[str, ...] = ()  # gold: documents holding the answer
+    evidence: tuple[str, ...] = ()  # gold: a chunk containing any of these is relevant
+    answer: str = ""
+
+
+@dataclass
+class EvalSet:
+    name: str
+    format: str  # "gold" | "squad" | "beir"
+    queries: list[EvalQuery]
+    documents: list[Document] | None = None  # None: index the app's corpus
+    # document id (as indexed) -> item id used in qrels (SQuAD/BEIR)
+    item_of_doc: dict[str, str] = field(default_factory=dict)
+    skipped_documents: int = 0
+
+    def item_of(self, chunk: Chunk, query: EvalQuery) -> str:
+        """The qrels item a retrieved chunk stands for (for this query); a
+        non-relevant gold chunk stands for itself, so it still takes a rank."""
+        if self.format == "gold":
+            return EVIDENCE if contains_evidence(chunk, query.evidence) else chunk.chunk_id
+        return self.item_of_doc.get(chunk.doc_id, chunk.doc_id)
+
+    def is_relevant(self, chunk: Chunk, query: EvalQuery) -> bool:
+        return query.qrels.get(self.item_of(chunk, query), 0) > 0
+
+    def limited(self, limit: int | None, seed: int | None = None) -> EvalSet:
+        """The first ``limit`` questions, or a sample drawn with ``seed``."""
+        if limit is None or limit >= len(self.queries):
+            return self
+        if seed is None:
+            chosen = self.queries[:limit]
+        else:
+            rows = sorted(random.Random(seed).sample(range(len(self.queries)), limit))
+            chosen = [self.queries[i] for i in rows]
+        return dataclasses.replace(self, queries=chosen)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _squash(text: str) -> str:
+    return _SPACE.sub("", text)
+
+
+def contains_evidence(chunk: Chunk, evidence: Sequence[str]) -> bool:
+    """True when the chunk's original or cleaned text holds any evidence string
+    (exactly, or ignoring whitespace, which cleaning and line wrapping move)."""
+    if not evidence:
+        return False
+    if any(e and (e in chunk.raw or e in chunk.text) for e in evidence):
+        return True
+    raw, text = _squash(chunk.raw), _squash(chunk.text)
+    return any((s := _squash(e)) and (s in raw or s in text) for e in evidence)
+
+
+# ---------------------------------------------------------------- detection
+
+
+def detect_format(path: Path) -> str:
+    if path.is_dir():
+        if (path / "corpus.jsonl").is_file() and (path / "queries.jsonl").is_file():
+            return "beir"
+        raise DatasetError(f"{path}: a folder must hold corpus.jsonl, queries.jsonl and qrels/")
+    if path.suffix.lower() == ".jsonl":
+        return "gold"
+    if path.suffix.lower() == ".json":
+        return "squad"
+    raise DatasetError(f"{path}: cannot tell the format; pass --format gold|squad|beir")
+
+
+def load_eval_set(path: Path, fmt: str = "auto", split: str = "test") -> EvalSet:
+    if not path.exists():
+        raise DatasetError(f"evaluation set not found: {path}")
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt == "gold":
+        return load_gold(path)
+    if fmt == "squad":
+        return load_squad(path)
+    if fmt == "beir":
+        return load_beir(path, split=split)
+    raise DatasetError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def _read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, object]]]:
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise DatasetError(f"{path}:{n}: expected a JSON object")
+            yield n, row
+
+
+# ---------------------------------------------------------------- gold
+
+
+def load_gold(path: Path) -> EvalSet:
+    queries: list[EvalQuery] = []
+    seen: set[str] = set()
+    for n, row in _read_jsonl(path):
+        try:
+            qid = str(row["id"])
+            question = str(row["question"])
+        except KeyError as exc:
+            raise DatasetError(f"{path}:{n}: missing field {exc}") from None
+        if qid in seen:
+            raise DatasetError(f"{path}:{n}: duplicate id {qid!r}")
+        seen.add(qid)
+        answerable = bool(row.get("answerable", True))
+        evidence = tuple(str(e) for e in _as_list(row.get("evidence")))
+        if answerable and not evidence:
+            raise DatasetError(f"{path}:{n}: answerable question {qid!r} has no evidence")
+        queries.append(
+            EvalQuery(
+                qid=qid,
+                text=question,
+                lang=str(row.get("lang") or detect_language(question)),
+                qrels={EVIDENCE: 1} if answerable else {},
+                answerable=answerable,
+                doc_ids=tuple(str(d) for d in _as_list(row.get("doc_ids"))),
+                evidence=evidence,
+                answer=str(row.get("answer") or ""),
+            )
+        )
+    if not queries:
+        raise DatasetError(f"{path}: no questions")
+    return EvalSet(name=path.stem, format="gold", queries=queries)
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+# ---------------------------------------------------------------- SQuAD
+
+
+def _text_document(text: str, source: str, title: str) -> Document:
+    """A Document from plain text, titled ``title`` (not the file name)."""
+    doc = load_bytes(text.encode("utf-8"), source)
+    sections = tuple(dataclasses.replace(s, title=title) for s in doc.sections)
+    return dataclasses.replace(doc, title=title, sections=sections)
+
+
+def load_squad(path: Path, titles: bool = False) -> EvalSet:
+    """SQuAD v1/v2-style JSON (KorQuAD, CMRC 2018): every paragraph is a document.
+
+    ``titles`` keeps the article title on each paragraph (off by default: the
+    title often names the question's subject, which makes retrieval easier
+    than on a real knowledge base).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DatasetError(f"{path}: not a SQuAD-style JSON file ({exc})") from None
+    documents: list[Document] = []
+    item_of_doc: dict[str, str] = {}
+    queries: list[EvalQuery] = []
+    skipped = 0
+    p = 0
+    for article in data:
+        title = str(article.get("title") or "") if titles else ""
+        for para in article.get("paragraphs", []):
+            context = str(para.get("context", ""))
+            pid = f"p{p:05d}"
+            p += 1
+            try:
+                doc = _text_document(context, f"{pid}.txt", title)
+            except IngestError:
+                skipped += 1
+                continue
+            documents.append(doc)
+            item_of_doc[doc.doc_id] = pid
+            for qa in para.get("qas", []):
+                if qa.get("is_impossible"):
+                    continue  # SQuAD 2.0 unanswerable: no gold paragraph
+                question = str(qa.get("question", "")).strip()
+                if not question:
+                    continue
+                queries.append(
+                    EvalQuery(
+                        qid=str(qa.get("id", f"{pid}-{len(queries)}")),
+                        text=question,
+                        lang=detect_language(question),
+                        qrels={pid: 1},
+                        answer=str((qa.get("answers") or [{}])[0].get("text", "")),
+                    )
+                )
+    if not documents or not queries:
+        raise DatasetError(f"{path}: no paragraphs with questions")
+    return EvalSet(
+        name=path.stem,
+        format="squad",
+        queries=queries,
+        documents=documents,
+        item_of_doc=item_of_doc,
+        skipped_documents=skipped,
+    )
+
+
+# ---------------------------------------------------------------- BEIR / TREC
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """BEIR ``query-id<TAB>corpus-id<TAB>score`` (with or without a header) or
+    TREC ``qid 0 docid rel``."""
+    qrels: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for n, line in enumerate(f, start=1):
+            parts = line.split("\t") if "\t" in line else line.split()
+            parts = [x.strip() for x in parts]
+            if not line.strip():
+                continue
+            if len(parts) == 4:
+                qid, _, did, rel = parts
+            elif len(parts) == 3:
+                qid, did, rel = parts
+            else:
+                raise DatasetError(f"{path}:{n}: expected 3 (BEIR) or 4 (TREC) columns")
+            try:
+                grade = int(float(rel))
+            except ValueError:
+                if n == 1:
+                    continue  # header line
+                raise DatasetError(f"{path}:{n}: relevance {rel!r} is not a number") from None
+            if grade > 0:
+                qrels.setdefault(qid, {})[did] = grade
+    return qrels
+
+
+def _find_qrels(folder: Path, split: str) -> Path:
+    for cand in (
+        folder / "qrels" / f"{split}.tsv",
+        folder / "qrels" / f"{split}.txt",
+        folder / f"qrels.{split}.tsv",
+        folder / "qrels.tsv",
+        folder / "qrels.txt",
+    ):
+        if cand.is_file():
+            return cand
+    raise DatasetError(f"{folder}: no qrels/{split}.tsv")
+
+
+def load_beir(folder: Path, split: str = "test") -> EvalSet:
+    qrels = read_qrels(_find_qrels(folder, split))
+    documents: list[Document] = []
+    item_of_doc: dict[str, str] = {}
+    skipped = 0
+    for i, (n, row) in enumerate(_read_jsonl(folder / "corpus.jsonl")):
+        if "_id" not in row:
+            raise DatasetError(f"{folder / 'corpus.jsonl'}:{n}: missing _id")
+        cid = str(row["_id"])
+        text = str(row.get("text") or "")
+        title = str(row.get("title") or "")
+        try:
+            doc = _text_document(text, f"d{i:07d}.txt", title)
+        except IngestError:
+            skipped += 1
+            continue
+        documents.append(doc)
+        item_of_doc[doc.doc_id] = cid
+    queries: list[EvalQuery] = []
+    for _, row in _read_jsonl(folder / "queries.jsonl"):
+        qid = str(row.get("_id", ""))
+        if qid not in qrels:
+            continue  # only queries judged in this split
+        text = str(row.get("text") or "")
+        queries.append(EvalQuery(qid=qid, text=text, lang=detect_language(text), qrels=qrels[qid]))
+    if not documents or not queries:
+        raise DatasetError(f"{folder}: no judged queries or no documents")
+    return EvalSet(
+        name=folder.name,
+        format="beir",
+        queries=queries,
+        documents=documents,
+        item_of_doc=item_of_doc,
+        skipped_documents=skipped,
+    )

@@ -1,0 +1,373 @@
+"""kb eval: loaders, metrics against hand-computed numbers, the runner and the command
+(with a tiny deterministic embedder), and one end-to-end run on the gold dev set."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+import cli
+from evaluation.command import cmd_eval
+from evaluation.datasets import (
+    EVIDENCE,
+    DatasetError,
+    contains_evidence,
+    detect_format,
+    load_beir,
+    load_eval_set,
+    load_gold,
+    load_squad,
+    read_qrels,
+)
+from evaluation.metrics import dedupe, evaluate, evaluate_by_group, latency_summary
+from evaluation.report import to_markdown, write_chart
+from evaluation.runner import (
+    VARIANTS,
+    EvalError,
+    ModeResult,
+    QueryResult,
+    parse_modes,
+    summarize,
+)
+from ingest.document import Chunk
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIX = Path(__file__).resolve().parent / "fixtures"
+EVAL = FIX / "eval"
+
+
+class HashEmbedder:
+    """Deterministic bag-of-character-bigrams vectors: fast, no model."""
+
+    dim = 64
+    model_id = "test:hash-bigrams"
+    prompts: ClassVar[dict[str, str]] = {"query": "", "passage": ""}
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        t = text.lower()
+        for a, b in itertools.pairwise(t):
+            h = int(hashlib.md5((a + b).encode()).hexdigest()[:8], 16)
+            v[h % self.dim] += 1.0
+        n = float(np.linalg.norm(v)) or 1.0
+        return v / n
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return (
+            np.vstack([self._vec(t) for t in texts])
+            if texts
+            else np.zeros((0, self.dim), np.float32)
+        )
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        if progress:
+            progress(len(texts))
+        return self.encode_queries(texts)
+
+
+def _chunk(raw: str, text: str | None = None, doc_id: str = "d") -> Chunk:
+    return Chunk(
+        f"{doc_id}:0-{len(raw)}",
+        doc_id,
+        f"{doc_id}.txt",
+        "T",
+        "T",
+        "en",
+        0,
+        len(raw),
+        text if text is not None else raw,
+        raw,
+    )
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_metrics_match_hand_computed_numbers() -> None:
+    qrels = {"a": {"x": 1}, "b": {"y": 1, "z": 1}, "c": {"w": 1}}
+    run = {
+        "a": ["u", "x"],  # first relevant at rank 2
+        "b": ["z", "v", "v", "y"],  # both relevant: ranks 1 and 3 after dedupe
+        "c": [],  # nothing retrieved
+    }
+    m = evaluate(qrels, run)
+    assert m["recall@1"] == pytest.approx((0 + 0.5 + 0) / 3)
+    assert m["recall@5"] == pytest.approx((1 + 1 + 0) / 3)
+    assert m["recall@10"] == pytest.approx(2 / 3)
+    assert m["mrr@10"] == pytest.approx((0.5 + 1 + 0) / 3)
+    ndcg_a = 1 / math.log2(3)
+    ndcg_b = (1 + 1 / math.log2(4)) / (1 + 1 / math.log2(3))
+    assert m["ndcg@10"] == pytest.approx((ndcg_a + ndcg_b) / 3)
+
+    groups = evaluate_by_group(qrels, run, {"a": "ko", "b": "zh", "c": "zh"})
+    assert groups["ko"]["n"] == 1 and groups["ko"]["mrr@10"] == pytest.approx(0.5)
+    assert groups["zh"]["n"] == 2 and groups["zh"]["recall@5"] == pytest.approx(0.5)
+
+
+def test_metrics_helpers() -> None:
+    assert dedupe(["a", "b", "a", "c", "b"]) == ["a", "b", "c"]
+    lat = latency_summary([0.001, 0.002, 0.003, 0.004])
+    assert lat["p50"] == pytest.approx(2.5)
+    assert lat["mean"] == pytest.approx(2.5)
+    assert lat["p95"] == pytest.approx(3.85)
+    assert math.isnan(evaluate({"a": {}}, {"a": ["x"]})["recall@5"])  # nothing judged
+
+
+def test_summarize_gold_abstention_and_doc_recall() -> None:
+    evalset = load_gold(EVAL / "gold_tiny.jsonl")
+    spec = VARIANTS["hybrid"]
+    result = ModeResult(
+        spec,
+        [
+            QueryResult(
+                "t-1",
+                [EVIDENCE],
+                ["other", "bike-shop.en"],
+                0.010,
+                abstained=False,
+                confidence=0.9,
+                cited_relevant=True,
+            ),
+            QueryResult("t-2", [], ["bike-shop.en"], 0.030, abstained=False, confidence=0.5),
+        ],
+    )
+    s = summarize(evalset, result)
+    assert s["metrics"]["recall@1"] == 1.0  # only the answerable question is judged
+    assert s["by_lang"]["en"]["n"] == 1
+    assert s["doc_metrics"]["recall@1"] == 0.0
+    assert s["doc_metrics"]["mrr@10"] == pytest.approx(0.5)
+    a = s["abstention"]
+    assert a["abstained_on_unanswerable"] == 0.0 and a["answered_unanswerable"] == ["t-2"]
+    assert a["wrongly_abstained_on_answerable"] == 0.0
+    assert a["answered_with_relevant_citation"] == 1.0
+    assert s["latency_ms"]["p50"] == pytest.approx(20.0)
+
+
+# ---------------------------------------------------------------- loaders
+
+
+def test_gold_loader_and_evidence_matching() -> None:
+    evalset = load_gold(EVAL / "gold_tiny.jsonl")
+    q1, q2 = evalset.queries
+    assert evalset.format == "gold" and evalset.documents is None
+    assert q1.qrels == {EVIDENCE: 1} and q1.doc_ids == ("bike-shop.en",)
+    assert not q2.answerable and q2.qrels == {}
+    assert contains_evidence(_chunk("repairs flat tyres in 20 minutes."), q1.evidence)
+    # whitespace moved by line wrapping still matches; the cleaned text counts too
+    assert contains_evidence(_chunk("flat tyres in\n20 minutes"), q1.evidence)
+    assert contains_evidence(_chunk("<b>x</b>", text="flat tyres in 20 minutes"), q1.evidence)
+    assert not contains_evidence(_chunk("flat tyres in 30 minutes"), q1.evidence)
+    assert evalset.item_of(_chunk("no"), q1) == "d:0-2"
+    assert evalset.item_of(_chunk("flat tyres in 20 minutes"), q1) == EVIDENCE
+
+
+def test_gold_sets_of_the_project_load() -> None:
+    for name in ("corpus_dev.jsonl", "corpus_holdout.jsonl"):
+        evalset = load_eval_set(ROOT / "evaluation" / "gold" / name)
+        assert evalset.format == "gold"
+        assert all(q.evidence for q in evalset.queries if q.answerable)
+        assert {q.lang for q in evalset.queries} <= {"ko", "zh", "en"}
+
+
+def test_squad_loader_one_document_per_paragraph() -> None:
+    evalset = load_squad(EVAL / "squad_tiny.json")
+    assert [d.source for d in evalset.documents or []] == ["p00000.txt", "p00001.txt", "p00002.txt"]
+    assert [q.qid for q in evalset.queries] == [
+        "ko-1",
+        "ko-2",
+        "ko-3",
+        "zh-1",
+    ]  # impossible one dropped
+    assert [q.lang for q in evalset.queries] == ["ko", "ko", "ko", "zh"]
+    assert evalset.queries[2].qrels == {"p00001": 1}
+    doc = (evalset.documents or [])[1]
+    assert doc.title == "" and doc.lang == "ko"
+    assert evalset.item_of_doc[doc.doc_id] == "p00001"
+    titled = load_squad(EVAL / "squad_tiny.json", titles=True)
+    assert (titled.documents or [])[2].title == "茶园"
+    assert evalset.limited(2).queries == evalset.queries[:2]
+    sample = evalset.limited(2, seed=1)
+    assert len(sample.queries) == 2 and sample.queries == evalset.limited(2, seed=1).queries
+
+
+def test_beir_loader_and_qrels_formats(tmp_path: Path) -> None:
+    evalset = load_beir(EVAL / "beir")
+    assert [q.qid for q in evalset.queries] == ["q1", "q2", "q3"]  # q4 has no judgement
+    assert evalset.queries[1].qrels == {"doc-tea": 2}
+    assert evalset.queries[2].qrels == {"doc-cafe": 1}  # grade 0 dropped
+    assert sorted(evalset.item_of_doc.values()) == ["doc-bike", "doc-cafe", "doc-tea"]
+    assert (evalset.documents or [])[0].title == "Bike shop"
+    assert read_qrels(EVAL / "trec_qrels.txt") == {"q1": {"doc-bike": 1}, "q2": {"doc-tea": 1}}
+    assert detect_format(EVAL / "beir") == "beir"
+    assert detect_format(EVAL / "squad_tiny.json") == "squad"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "question": "q", "answerable": true}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="no evidence"):
+        load_gold(bad)
+    with pytest.raises(DatasetError, match="not found"):
+        load_eval_set(tmp_path / "missing.json")
+
+
+def test_parse_modes() -> None:
+    assert [s.name for s in parse_modes("hybrid, lexical,hybrid")] == ["hybrid", "lexical"]
+    with pytest.raises(EvalError, match="unknown mode"):
+        parse_modes("hybrid,bm42")
+
+
+# ---------------------------------------------------------------- the command
+
+
+def _run(argv: list[str], tmp_path: Path) -> tuple[int, str]:
+    args = cli.build_parser().parse_args(["eval", *argv, "--work", str(tmp_path / "work")])
+    out = io.StringIO()
+    code = cmd_eval(Settings(), args, out, embedder_factory=lambda s: HashEmbedder())
+    return code, out.getvalue()
+
+
+def test_command_on_squad_writes_json_markdown_and_chart(tmp_path: Path) -> None:
+    code, text = _run(
+        [
+            str(EVAL / "squad_tiny.json"),
+            "--modes",
+            "lexical,dense,hybrid-noexpand",
+            "--json",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        tmp_path,
+    )
+    assert code == 0
+    report = json.loads(text)
+    assert report["dataset"]["questions"] == 4 and report["dataset"]["format"] == "squad"
+    assert list(report["modes"]) == ["lexical", "dense", "hybrid-noexpand"]
+    assert report["index"]["documents"] == 3 and report["index"]["chunks"] == 3
+    assert report["settings"]["chunk_size"] == 1000
+    for m in report["modes"].values():
+        assert set(m["metrics"]) == {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"}
+        assert set(m["by_lang"]) == {"ko", "zh"}
+        assert m["metrics"]["recall@5"] == 1.0  # 3 paragraphs: always within the top 5
+        assert m["latency_ms"]["p95"] >= m["latency_ms"]["p50"] >= 0
+    # the lexical mode finds the exact-match paragraphs first
+    assert report["modes"]["lexical"]["metrics"]["recall@1"] >= 0.75
+    for ext in ("md", "json", "png"):
+        assert (tmp_path / "out" / f"squad_tiny.{ext}").stat().st_size > 0
+    # the scratch index is reused: nothing is embedded the second time
+    code, text = _run(
+        [str(EVAL / "squad_tiny.json"), "--modes", "lexical", "--json", "--limit", "1"], tmp_path
+    )
+    again = json.loads(text)
+    assert again["index"]["texts_embedded"] == 0 and again["dataset"]["questions"] == 1
+
+
+def test_command_on_beir_and_gold_fixture(tmp_path: Path) -> None:
+    code, text = _run([str(EVAL / "beir"), "--modes", "lexical,hybrid", "--json"], tmp_path)
+    assert code == 0
+    report = json.loads(text)
+    assert report["dataset"]["judged"] == 3
+    assert report["modes"]["lexical"]["metrics"]["mrr@10"] > 0.5
+
+    args = cli.build_parser().parse_args(
+        ["eval", str(EVAL / "gold_tiny.jsonl"), "--modes", "hybrid", "--work", str(tmp_path / "w2")]
+    )
+    out = io.StringIO()
+    settings = Settings(corpus_dir=FIX / "tiny")
+    assert cmd_eval(settings, args, out, embedder_factory=lambda s: HashEmbedder()) == 0
+    md = out.getvalue()
+    assert "| hybrid |" in md and "abstains on unanswerable" in md and "doc R@5" in md
+
+
+def test_command_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = _run([str(EVAL / "squad_tiny.json"), "--modes", "nope"], tmp_path)
+    assert code == 2
+    assert "unknown mode" in capsys.readouterr().err
+    code, _ = _run([str(tmp_path / "none.jsonl")], tmp_path)
+    assert code == 2
+
+
+def test_markdown_and_chart_from_a_report(tmp_path: Path) -> None:
+    mode = {
+        "options": {},
+        "metrics": {
+            "recall@1": 0.5,
+            "recall@5": 1.0,
+            "recall@10": 1.0,
+            "mrr@10": 0.75,
+            "ndcg@10": 0.8,
+        },
+        "by_lang": {
+            "ko": {"n": 1.0, "recall@5": 1.0, "mrr@10": 1.0},
+            "zh": {"n": 1.0, "recall@5": 1.0, "mrr@10": 0.5},
+        },
+        "latency_ms": {"p50": 1.0, "p95": 2.0, "mean": 1.5},
+    }
+    report = {
+        "dataset": {
+            "name": "x",
+            "format": "squad",
+            "questions": 2,
+            "judged": 2,
+            "languages": {"ko": 1, "zh": 1},
+        },
+        "settings": {"model": "m", "chunk_size": 1000, "chunk_overlap": 100, "k": 10},
+        "index": {
+            "documents": 2,
+            "chunks": 2,
+            "sentences": 4,
+            "seconds": 0.5,
+            "texts_embedded": 6,
+            "texts_reused": 0,
+        },
+        "metrics": ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"],
+        "modes": {"hybrid": mode, "lexical": mode},
+    }
+    md = to_markdown(report)
+    assert "| hybrid | 0.500 | 1.000 | 1.000 | 0.750 | 0.800 | 1.0 | 2.0 |" in md
+    assert "ko (n=1)" in md
+    assert write_chart(report, tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_kb_eval_gold_dev_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = io.StringIO()
+    code = cli.main(
+        [
+            "eval",
+            str(ROOT / "evaluation" / "gold" / "corpus_dev.jsonl"),
+            "--corpus",
+            str(ROOT / "corpus"),
+            "--modes",
+            "hybrid,lexical",
+            "--json",
+            "--work",
+            str(tmp_path / "work"),
+        ],
+        out=out,
+    )
+    assert code == 0
+    report = json.loads(out.getvalue())
+    assert report["dataset"]["format"] == "gold"
+    assert report["dataset"]["questions"] == 91
+    assert report["dataset"]["evidence_not_in_corpus"] == []
+    hybrid = report["modes"]["hybrid"]
+    assert set(hybrid) >= {"metrics", "by_lang", "doc_metrics", "abstention", "latency_ms"}
+    assert set(hybrid["by_lang"]) == {"en", "ko", "zh"}
+    # retrieval metrics are over answerable questions only
+    assert hybrid["metrics"]["recall@5"] >= 0.80
+    a = hybrid["abstention"]
+    assert a["unanswerable"] + a["answerable"] == 91
+    assert 0.0 <= a["abstained_on_unanswerable"] <= 1.0
