@@ -407,47 +407,75 @@ def _model_info(embedder: Embedder) -> dict[str, Any]:
 EMBED_SLICE = 32  # texts per call to the model between journal writes
 
 
-def _embed(
+def _embed_groups(
     embedder: Embedder,
-    texts: list[str],
+    groups: Sequence[tuple[str, list[str]]],
     cache: dict[str, np.ndarray],
     progress: Progress | None,
-    stage: str,
     journal: _EmbedJournal | None = None,
-) -> tuple[np.ndarray, list[str], int]:
-    """Vectors for ``texts``, embedding only the distinct ones not in ``cache``
-    (which gains them). Returns (matrix, keys, number of texts embedded)."""
-    keys = [text_key(embedder.model_id, t) for t in texts]
-    missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
-    # longest first keeps batches of similar length (less padding)
-    missing.sort(key=lambda kv: len(kv[1]), reverse=True)
-    done = 0
-    total = len(missing)
-    if progress:
-        progress(stage, 0, total)
+) -> tuple[list[tuple[np.ndarray, list[str]]], int]:
+    """Vectors for each (stage, texts) group, embedding only the distinct texts not
+    in ``cache`` (which gains them). Returns per group (matrix, keys), and the
+    number of texts embedded.
 
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
+    Each call to the model has a fixed cost, so when few texts are missing in all
+    (the usual incremental build) they go to the model together in one call;
+    otherwise group by group, longest first within each (less padding), with
+    progress reported per stage.
+    """
+    keyed = [[text_key(embedder.model_id, t) for t in texts] for _, texts in groups]
+    missing: list[list[tuple[str, str]]] = []
+    seen: set[str] = set()
+    for keys, (_, texts) in zip(keyed, groups, strict=True):
+        todo: dict[str, str] = {}
+        for k, t in zip(keys, texts, strict=True):
+            if k not in cache and k not in seen:
+                todo[k] = t
+                seen.add(k)
+        missing.append(sorted(todo.items(), key=lambda kv: len(kv[1]), reverse=True))
+    total = sum(len(m) for m in missing)
+
+    def run(items: list[tuple[str, str]], tick: Callable[[int], None] | None) -> None:
+        for i in range(0, len(items), EMBED_SLICE):
+            part = items[i : i + EMBED_SLICE]
+            vecs = embedder.encode_passages([t for _, t in part], progress=tick)
+            if len(vecs) != len(part):
+                raise RuntimeError(f"embedder returned {len(vecs)} vectors for {len(part)} texts")
+            if journal is not None:
+                journal.add([k for k, _ in part], vecs)
+            for (k, _), v in zip(part, vecs, strict=True):
+                cache[k] = v
+
+    if total <= EMBED_SLICE:
         if progress:
-            progress(stage, done, total)
+            progress(groups[0][0], 0, len(missing[0]))
+        run([kv for m in missing for kv in m], None)
+        for (stage, _), m in zip(groups, missing, strict=True):
+            if progress:
+                progress(stage, 0, len(m))
+                progress(stage, len(m), len(m))
+    else:
+        for (stage, _), m in zip(groups, missing, strict=True):
+            done = 0
+            if progress:
+                progress(stage, 0, len(m))
 
-    for i in range(0, total, EMBED_SLICE):
-        part = missing[i : i + EMBED_SLICE]
-        vecs = embedder.encode_passages([t for _, t in part], progress=tick)
-        if len(vecs) != len(part):
-            raise RuntimeError(f"embedder returned {len(vecs)} vectors for {len(part)} texts")
-        if journal is not None:
-            journal.add([k for k, _ in part], vecs)
-        for (k, _), v in zip(part, vecs, strict=True):
-            cache[k] = v
-    dim = embedder.dim
-    matrix = (
-        np.vstack([cache[k] for k in keys]).astype(np.float32)
-        if keys
-        else np.zeros((0, dim), dtype=np.float32)
-    )
-    return matrix, keys, total
+            def tick(n: int, stage: str = stage, size: int = len(m)) -> None:
+                nonlocal done
+                done += n
+                if progress:
+                    progress(stage, done, size)
+
+            run(m, tick)
+    out = []
+    for keys in keyed:
+        matrix = (
+            np.vstack([cache[k] for k in keys]).astype(np.float32)
+            if keys
+            else np.zeros((0, embedder.dim), dtype=np.float32)
+        )
+        out.append((matrix, keys))
+    return out, total
 
 
 def _flat_index(vectors: np.ndarray, dim: int) -> faiss.Index:
@@ -607,14 +635,14 @@ def _build_locked(
             sent_texts.append(sentence_embed_text(c, s))
             sent_rows.append(row)
     journal = _EmbedJournal(tmp, embedder)
-    chunk_vecs, chunk_keys, new_c = _embed(
-        embedder, chunk_texts, cache, progress, "embed chunks", journal
-    )
-    sent_vecs, sent_keys, new_s = _embed(
-        embedder, sent_texts, cache, progress, "embed sentences", journal
+    ((chunk_vecs, chunk_keys), (sent_vecs, sent_keys)), embedded = _embed_groups(
+        embedder,
+        [("embed chunks", chunk_texts), ("embed sentences", sent_texts)],
+        cache,
+        progress,
+        journal,
     )
     journal.close()
-    embedded = new_c + new_s
     distinct = len(set(chunk_keys) | set(sent_keys))
     del cache
     lap("embed")
