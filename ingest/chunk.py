@@ -33,7 +33,7 @@ SEPARATORS = [
     "",
 ]
 
-_SENTENCE = re.compile(r"[^\n。！？!?]*(?:[。！？!?]+|\.(?=\s|$)|\n|$)")
+_SENTENCE = re.compile(r"[^\n。！？!?]*?(?:[。！？!?]+|\.(?=\s|$)|\n|$)")
 _WORDISH = re.compile(r"\w")
 
 

@@ -62,7 +62,9 @@ def _drop(m: re.Match[str], b: _Builder) -> None:
     return None
 
 
-def _keep_group(group: int) -> _Handler:
+def _keep_group(group: str) -> _Handler:
+    """Keep only the named group of the match (rule groups share one namespace)."""
+
     def handler(m: re.Match[str], b: _Builder) -> None:
         b.keep(m.start(group), m.end(group))
 
@@ -91,7 +93,7 @@ _MD_RULES: list[tuple[str, _Handler]] = [
     (r"!\[[^\]\n]*\]\([^)\n]*\)", _drop),  # images
     (r"\[\[[^\]\n]*\]\]\([^)\n]*\)", _drop),  # [[TOP]](#index)
     (r"\[[^\]\n]*\]\(#[^)\n]*\)", _drop),  # in-page anchor links (tables of contents)
-    (r"\[([^\]\n]*)\]\([^)\n]*\)", _keep_group(1)),  # links keep their text
+    (r"\[(?P<link>[^\]\n]*)\]\([^)\n]*\)", _keep_group("link")),  # links keep their text
     (r"(?im)<br\s*/?>", _drop),
     (r"</?[a-zA-Z][^>\n]*>", _drop),  # inline HTML tags
     (r"(?m)^[ \t]{0,3}#{1,6}[ \t]+", _md_heading),

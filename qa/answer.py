@@ -52,16 +52,16 @@ class Answerer(Protocol):
 # What kind of figure a question asks for, and how to find it in a sentence.
 _FIGURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (
-        re.compile(
-            r"\bprice|\bpricing|\bcosts?\b|how much (?:is|does|do|will)\b(?!.*\b(?:faster|better|more|higher))"
-            r"|\$|가격|요금|얼마야|얼마인|얼마예|얼마에요|价格|费用|多少钱|价钱|收费",
-            re.I,
-        ),
-        re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s?(?:달러|美元|dollars?|USD)", re.I),
-    ),
-    (
         re.compile(r"\bASL\b|safety level|안전\s*등급|안전\s*수준|安全等级|安全级别|등급|等级", re.I),
         re.compile(r"ASL-?\s?\d(?:\s?\(?[A-Za-z가-힣一-鿿-]*\)?)?|AI\s?안전\s?등급\s?\d|AI安全等级\s?\d"),
+    ),
+    (
+        re.compile(
+            r"score|percent|%|accuracy|\brate\b|점수|성적|정확도|몇\s*%|퍼센트|"
+            r"기록|得分|分数|准确率|百分|成绩",
+            re.I,
+        ),
+        re.compile(r"\d+(?:\.\d+)?\s?%"),
     ),
     (
         re.compile(
@@ -76,11 +76,11 @@ _FIGURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     ),
     (
         re.compile(
-            r"score|percent|%|accuracy|\brate\b|점수|성적|정확도|몇\s*%|퍼센트|"
-            r"기록|得分|分数|准确率|百分|成绩|多少",
+            r"\bprice|\bpricing|\bcosts?\b|how much (?:is|does|do|will)\b(?!.*\b(?:faster|better|more|higher))"
+            r"|\$|가격|요금|얼마야|얼마인|얼마예|얼마에요|价格|费用|多少钱|价钱|收费",
             re.I,
         ),
-        re.compile(r"\d+(?:\.\d+)?\s?%"),
+        re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s?(?:달러|美元|dollars?|USD)", re.I),
     ),
 ]
 
