@@ -45,7 +45,15 @@ class Manifest:
     build: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True)
+        """One top-level key per line, values compact: readable, and written by
+        json's C encoder (``indent`` would use the pure-Python one, slow with a
+        thousand documents)."""
+        items = sorted(asdict(self).items())
+        body = ",\n".join(
+            f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False, sort_keys=True)}"
+            for k, v in items
+        )
+        return "{\n" + body + "\n}"
 
     def write(self, directory: Path) -> None:
         (directory / MANIFEST).write_text(self.to_json() + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ Layout of ``index_dir``::
         sentences.faiss  FAISS IndexFlatIP over sentence vectors
         sentence_chunk.npy  row -> chunk row
         vector_keys.json    text keys of the chunk and sentence vectors (embedding cache)
+        lexical_tokens.json BM25 tokens of each chunk (token cache)
         lexical/         BM25 arrays + vocabulary
 
 A build writes a new ``build-*`` directory beside the live one and then switches
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 CURRENT = "CURRENT"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-build-"
+TOKENS = "lexical_tokens.json"
 EMBED_RECIPE = "{prompt}{title} | {section}\n{text}"
 
 # progress(stage, done, total)
@@ -196,8 +198,19 @@ def _chunk_to_json(c: Chunk) -> str:
 
 def _chunk_from_json(line: str) -> Chunk:
     d = json.loads(line)
-    sentences = tuple(Sentence(int(s), int(e), t) for s, e, t in d.pop("sentences"))
-    return Chunk(**d, sentences=sentences)
+    return Chunk(
+        chunk_id=d["chunk_id"],
+        doc_id=d["doc_id"],
+        source=d["source"],
+        title=d["title"],
+        section=d["section"],
+        lang=d["lang"],
+        start=int(d["start"]),
+        end=int(d["end"]),
+        text=d["text"],
+        raw=d["raw"],
+        sentences=tuple(Sentence(int(s), int(e), str(t)) for s, e, t in d["sentences"]),
+    )
 
 
 def load_index(index_dir: Path, model_id: str | None = None) -> KnowledgeIndex:
@@ -331,6 +344,21 @@ def _previous_chunks(build: Path) -> tuple[Manifest | None, dict[str, list[Chunk
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("previous chunks unreadable (%s); chunking every document again", exc)
         return manifest, {}
+
+
+def _previous_tokens(build: Path, fingerprint: str) -> dict[str, list[str]]:
+    """Token cache: lexical-text key -> tokens, from a build made with the same
+    tokenizer (tokenizing every chunk again is most of an incremental build's
+    BM25 time)."""
+    try:
+        with open(build / TOKENS, encoding="utf-8") as f:
+            saved = json.load(f)
+        if saved.get("tokenizer") != fingerprint:
+            return {}
+        return dict(zip(saved["keys"], saved["tokens"], strict=True))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.info("previous tokens not reusable (%s)", exc)
+        return {}
 
 
 def _ingest_fingerprint() -> str:
@@ -648,7 +676,18 @@ def _build_locked(
     lap("embed")
 
     tokenizer = Tokenizer(tokenizer_config)
-    bm25 = BM25Index.build([tokenizer(lexical_text(c)) for c in chunks])
+    token_fp = tokenizer_config.fingerprint()
+    old_tokens = _previous_tokens(source, token_fp) if source is not None else {}
+    token_keys: list[str] = []
+    token_lists: list[list[str]] = []
+    for c in chunks:
+        text = lexical_text(c)
+        key = hashlib.sha256(text.encode()).hexdigest()[:32]
+        tokens = old_tokens.get(key)
+        token_keys.append(key)
+        token_lists.append(tokens if tokens is not None else tokenizer(text))
+    del old_tokens
+    bm25 = BM25Index.build(token_lists)
     lap("bm25")
 
     with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
@@ -661,6 +700,9 @@ def _build_locked(
         json.dumps({"chunks": chunk_keys, "sentences": sent_keys}), encoding="utf-8"
     )
     bm25.save(tmp / "lexical")
+    with open(tmp / TOKENS, "w", encoding="utf-8") as f:
+        json.dump({"tokenizer": token_fp, "keys": token_keys, "tokens": token_lists}, f,
+                  ensure_ascii=False, separators=(",", ":"))
     seconds = time.perf_counter() - t0
     manifest = Manifest(
         format_version=FORMAT_VERSION,
