@@ -51,8 +51,8 @@ class ModeSpec:
     mode: str
     center_languages: bool = True
     expand_query: bool = True
-    # fusion weights overriding the settings' (None: use the settings)
-    weights: dict[str, float] | None = None
+    # fusion weights changed from the settings' (e.g. {"entity": 0.0})
+    weight_changes: dict[str, float] | None = None
 
     def options(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -60,8 +60,8 @@ class ModeSpec:
             "center_languages": self.center_languages,
             "expand_query": self.expand_query,
         }
-        if self.weights is not None:
-            out["weights"] = dict(self.weights)
+        if self.weight_changes is not None:
+            out["weight_changes"] = dict(self.weight_changes)
         return out
 
 
@@ -73,14 +73,20 @@ VARIANTS: dict[str, ModeSpec] = {
         ModeSpec("hybrid", "hybrid"),
         ModeSpec("hybrid-nocenter", "hybrid", center_languages=False),
         ModeSpec("hybrid-noexpand", "hybrid", expand_query=False),
-        ModeSpec(
-            "hybrid-nosentence", "hybrid", weights={"dense": 0.7, "sentence": 0.0, "lexical": 0.3}
-        ),
+        ModeSpec("hybrid-nosentence", "hybrid", weight_changes={"sentence": 0.0}),
+        ModeSpec("hybrid-noentity", "hybrid", weight_changes={"entity": 0.0}),
         ModeSpec("dense-nocenter", "dense", center_languages=False),
         ModeSpec("lexical-noexpand", "lexical", expand_query=False),
     )
 }
-DEFAULT_MODES = ("lexical", "dense", "hybrid", "hybrid-nocenter", "hybrid-noexpand")
+DEFAULT_MODES = (
+    "lexical",
+    "dense",
+    "hybrid",
+    "hybrid-nocenter",
+    "hybrid-noexpand",
+    "hybrid-noentity",
+)
 
 
 class EvalError(ValueError):
@@ -261,11 +267,7 @@ def run_mode(
     k: int,
     ticker: Ticker | None = None,
 ) -> ModeResult:
-    weights = spec.weights or {
-        "dense": settings.w_dense,
-        "sentence": settings.w_sentence,
-        "lexical": settings.w_lexical,
-    }
+    weights = {**settings.weights, **(spec.weight_changes or {})}
     retriever = HybridRetriever(
         index,
         embedder if spec.mode != "lexical" else None,
@@ -415,11 +417,7 @@ def run_eval(
             "chunk_size": chunker.chunk_size,
             "chunk_overlap": chunker.chunk_overlap,
             "k": k,
-            "weights": {
-                "dense": settings.w_dense,
-                "sentence": settings.w_sentence,
-                "lexical": settings.w_lexical,
-            },
+            "weights": settings.weights,
             "min_evidence": settings.min_evidence,
             "top_k": settings.top_k,
         },
