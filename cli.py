@@ -271,6 +271,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, stdin: Te
         level=logging.INFO if args.verbose else logging.WARNING,
         format="kb: %(levelname)s: %(message)s",
     )
+    if not args.verbose:  # library chatter would bury the one-line error
+        for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "httpx"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
         kb = KnowledgeBase(_settings(args))
         if args.command == "index":

@@ -132,8 +132,11 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(
                 "sentence-transformers is not installed: pip install sentence-transformers"
             ) from exc
+        looks_local = name_or_path.startswith(("/", ".", "~")) or Path(name_or_path).exists()
+        if looks_local and not Path(name_or_path).expanduser().is_dir():
+            raise EmbedderError(f"sentence-transformers model folder not found: {name_or_path}")
         try:
-            self._model = SentenceTransformer(name_or_path, device=device)
+            self._model = SentenceTransformer(str(Path(name_or_path).expanduser()) if looks_local else name_or_path, device=device)
         except Exception as exc:
             raise EmbedderError(f"cannot load sentence-transformers model {name_or_path!r}: {exc}")
         self._name = name_or_path

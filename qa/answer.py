@@ -80,7 +80,11 @@ _FIGURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
             r"|\$|가격|요금|얼마야|얼마인|얼마예|얼마에요|价格|费用|多少钱|价钱|收费",
             re.I,
         ),
-        re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?|\d[\d,]*(?:\.\d+)?\s?(?:달러|美元|dollars?|USD)", re.I),
+        re.compile(
+            r"[$€£¥]\s?\d[\d,]*(?:\.\d+)?|"
+            r"\d[\d,]*(?:\.\d+)?\s?(?:달러|원|美元|元|円|dollars?|USD|EUR|won|yuan)",
+            re.I,
+        ),
     ),
 ]
 
