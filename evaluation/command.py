@@ -52,6 +52,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed", type=int, default=None, help="with --limit: a random sample drawn with this seed"
     )
+    p.add_argument(
+        "--max-docs",
+        type=int,
+        default=None,
+        help="benchmarks: index only the first N documents and ask only their questions",
+    )
     p.add_argument("-k", dest="eval_k", type=int, default=10, help="retrieval depth (default 10)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--out", type=Path, help="also write NAME.md, NAME.json and NAME.png into DIR")
@@ -133,9 +139,12 @@ def _cmd_eval(
     specs = parse_modes(args.modes)
     if args.limit is not None and args.limit < 1:
         raise EvalError("--limit must be at least 1")
-    evalset = load_eval_set(args.dataset, args.format, split=args.split).limited(
-        args.limit, args.seed
-    )
+    evalset = load_eval_set(args.dataset, args.format, split=args.split)
+    if args.max_docs is not None:
+        if args.max_docs < 1 or evalset.documents is None:
+            raise EvalError("--max-docs needs a SQuAD or BEIR set and N >= 1")
+        evalset = evalset.first_documents(args.max_docs)
+    evalset = evalset.limited(args.limit, args.seed)
     gold = evalset.documents is None
     size = args.chunk_size or (settings.chunk_size if gold else BENCHMARK_CHUNK_SIZE)
     overlap = args.chunk_overlap
@@ -195,10 +204,12 @@ def _cmd_eval(
     report["dataset"]["path"] = str(args.dataset)
     report["dataset"]["limit"] = args.limit
     report["dataset"]["seed"] = args.seed
+    report["dataset"]["max_docs"] = args.max_docs
     markdown = to_markdown(report)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         stem = evalset.name + (f"-limit{args.limit}" if args.limit else "")
+        stem += f"-docs{args.max_docs}" if args.max_docs else ""
         (args.out / f"{stem}.md").write_text(markdown, encoding="utf-8")
         (args.out / f"{stem}.json").write_text(to_json(report) + "\n", encoding="utf-8")
         chart = write_chart(report, args.out / f"{stem}.png")

@@ -67,6 +67,20 @@ class EvalSet:
     def is_relevant(self, chunk: Chunk, query: EvalQuery) -> bool:
         return query.qrels.get(self.item_of(chunk, query), 0) > 0
 
+    def first_documents(self, n: int | None) -> EvalSet:
+        """Only the first ``n`` documents and the questions answered within them
+        (a smaller, easier corpus for a quick run; benchmarks only)."""
+        if n is None or self.documents is None or n >= len(self.documents):
+            return self
+        docs = self.documents[:n]
+        items = {self.item_of_doc[d.doc_id] for d in docs if d.doc_id in self.item_of_doc}
+        queries = [
+            dataclasses.replace(q, qrels={i: g for i, g in q.qrels.items() if i in items})
+            for q in self.queries
+            if any(i in items for i in q.qrels)
+        ]
+        return dataclasses.replace(self, documents=docs, queries=queries)
+
     def limited(self, limit: int | None, seed: int | None = None) -> EvalSet:
         """The first ``limit`` questions, or a sample drawn with ``seed``."""
         if limit is None or limit >= len(self.queries):

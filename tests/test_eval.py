@@ -195,6 +195,8 @@ def test_squad_loader_one_document_per_paragraph() -> None:
     doc = (evalset.documents or [])[1]
     assert doc.title == "" and doc.lang == "ko"
     assert evalset.item_of_doc[doc.doc_id] == "p00001"
+    first = evalset.first_documents(1)
+    assert len(first.documents or []) == 1 and [q.qid for q in first.queries] == ["ko-1"]
     titled = load_squad(EVAL / "squad_tiny.json", titles=True)
     assert (titled.documents or [])[2].title == "茶园"
     assert evalset.limited(2).queries == evalset.queries[:2]
