@@ -23,6 +23,7 @@ already embedded by the same model (same key) reuses its vector.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -361,10 +362,12 @@ def _previous_tokens(build: Path, fingerprint: str) -> dict[str, list[str]]:
         return {}
 
 
+@functools.cache
 def _ingest_fingerprint() -> str:
     """Hash of the code that turns files into chunks: chunks of an unchanged file are
     reused only if this code is unchanged too (their vectors are reused either way
-    when the texts come out the same)."""
+    when the texts come out the same). Computed once per process, so a long-running
+    watcher keeps the fingerprint of the code it runs, not of later edits on disk."""
     from ingest import chunk, clean, document, lang, load
 
     h = hashlib.sha256()
