@@ -87,7 +87,9 @@ class HybridRetriever:
             w["lexical"] = 0.0
         elif mode == "lexical":
             w = {"lexical": 1.0}
-        self.weights = {k: v for k, v in w.items() if k in ("dense", "sentence", "lexical", "entity")}
+        kept = {k: v for k, v in w.items() if k in ("dense", "sentence", "lexical", "entity")}
+        total = sum(kept.values()) or 1.0
+        self.weights = {k: v / total for k, v in kept.items()}  # fused scores stay in [0, 1]
         n_sent = np.bincount(index.sentence_chunk, minlength=len(index.chunks))
         self.sentence_start = np.concatenate([[0], np.cumsum(n_sent)]).astype(np.int64)
         self._entity_bm25: BM25Index | None = None
