@@ -165,12 +165,14 @@ def write_chart(report: dict[str, Any], path: Path) -> Path:
         ax.set_ylim(0, 1.05)
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8, loc="lower right")
+    fig.legend(
+        *axes[0].get_legend_handles_labels(), fontsize=8, loc="lower center", ncol=len(names)
+    )
     ds = report["dataset"]
     fig.suptitle(
         f"kb eval: {ds['name']} ({ds['questions']} questions, {report['settings']['model']})"
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
