@@ -113,6 +113,7 @@ class _Candidate:
     sentence_row: int
     figure: str | None
     cosine: float
+    overlap: float
 
 
 class ExtractiveAnswerer:
@@ -184,12 +185,12 @@ class ExtractiveAnswerer:
                 score = cos + 0.3 * overlap + 0.15 * (hit.score / best_hit) - 0.03 * rank
                 if len(_WORD.findall(sentence.text)) < 6:
                     score -= 0.1  # a heading or a fragment is a poor answer
-                candidates.append(_Candidate(score, h_i, s_row, figure, raw))
+                candidates.append(_Candidate(score, h_i, s_row, figure, raw, overlap))
         if not candidates:
             return self._not_found(question)
         candidates.sort(key=lambda c: -c.score)
         top = candidates[0]
-        confidence = self._confidence(top, bool(names))
+        confidence = self._confidence(top, bool(names), lexical_only=retrieval.query_vector is None)
         if confidence < self.min_evidence:
             return self._not_found(question, confidence)
         chosen = [top]
@@ -228,12 +229,16 @@ class ExtractiveAnswerer:
         overall = float(vals.mean())
         return {str(g): float(vals[langs == g].mean()) - overall for g in np.unique(langs)}
 
-    def _confidence(self, top: _Candidate, named: bool) -> float:
+    def _confidence(self, top: _Candidate, named: bool, lexical_only: bool = False) -> float:
         """Evidence strength in [0, 1] from the best sentence's raw cosine.
 
         multilingual-e5 cosines of a question and an unrelated sentence sit
         around 0.70-0.76, of a sentence that answers it around 0.80-0.90. A
-        question whose names all occur in the article gets a lower bar.
+        question whose names all occur in the article gets a lower bar. Without
+        embeddings (lexical mode) the share of the question's tokens found in
+        the sentence stands in for the cosine.
         """
+        if lexical_only:
+            return float(np.clip(top.overlap / 0.3, 0.0, 1.0))
         floor = 0.70 if named else 0.76
         return float(np.clip((top.cosine - floor) / 0.12, 0.0, 1.0))

@@ -30,7 +30,7 @@ from qa.glossary import expand
 
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4
-DEFAULT_WEIGHTS = {"dense": 0.3, "sentence": 0.3, "lexical": 0.25, "entity": 0.15}
+DEFAULT_WEIGHTS = {"dense": 0.0, "sentence": 0.3, "lexical": 0.2, "entity": 0.4}
 _ENTITY_TOKEN = re.compile(r"^[a-z0-9][a-z0-9._]*$")
 
 
@@ -83,8 +83,8 @@ class HybridRetriever:
         self.center_languages = center_languages
         self.expand_query = expand_query
         w = dict(weights or DEFAULT_WEIGHTS)
-        if mode == "dense":
-            w["lexical"] = 0.0
+        if mode == "dense":  # the two embedding signals only
+            w = {"dense": w.get("dense") or 0.5, "sentence": w.get("sentence") or 0.5}
         elif mode == "lexical":
             w = {"lexical": 1.0}
         kept = {k: v for k, v in w.items() if k in ("dense", "sentence", "lexical", "entity")}
