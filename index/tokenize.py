@@ -47,13 +47,68 @@ DEFAULT_ALIASES: dict[str, str] = {
 }
 
 _LATIN_OR_NUM = r"[a-z0-9]+(?:[.][0-9]+)*"
-_CJK = r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+|[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]+|[\u3040-\u30ff]+"
+_CJK = (
+    r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+"  # Hangul
+    r"|[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]+"  # Han
+    r"|[\u3040-\u30ff]+"  # Kana
+)
 _POSSESSIVE = re.compile(r"['’]s\b")
 # English function words carry no evidence; dropped on both sides.
 STOPWORDS = frozenset(
-    "a an and are as at be by did do does for from had has have how i in is it its of on or "
-    "that the this to was were what when where which who whom why will with about than into "
-    "much many can could would should tell me please".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "about",
+        "than",
+        "into",
+        "much",
+        "many",
+        "can",
+        "could",
+        "would",
+        "should",
+        "tell",
+        "me",
+        "please",
+    ]
 )
 _TOKEN = re.compile(rf"(?P<w>{_LATIN_OR_NUM})|(?P<c>{_CJK})|(?P<sep>[^\s\w]|_)|(?P<ws>\s+)")
 
@@ -93,9 +148,7 @@ class Tokenizer:
     def __init__(self, config: TokenizerConfig | None = None) -> None:
         self.config = config or TokenizerConfig()
         keys = sorted(self.config.aliases, key=len, reverse=True)
-        self._alias_re = (
-            re.compile("|".join(re.escape(k) for k in keys)) if keys else None
-        )
+        self._alias_re = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
 
     def normalize(self, text: str) -> str:
         text = unicodedata.normalize("NFKC", text).lower()
@@ -127,9 +180,8 @@ class Tokenizer:
                     tokens.append(value)
                 else:
                     tokens.extend(value[i : i + n] for i in range(len(value) - n + 1))
-            elif kind == "sep":
+            elif kind == "sep" and value not in "-.":
                 # "-" and "." inside names keep the phrase going (swe-bench, gpt-4o)
-                if value not in "-.":
-                    prev_word = None
+                prev_word = None
             # whitespace keeps Latin phrases together
         return tokens

@@ -88,7 +88,11 @@ def _merge_small(pieces: list[_Piece], cfg: ChunkerConfig, clean: str) -> list[_
             prev = out[-1]
             prev_small = prev.end - prev.start < small
             cur_small = p.end - p.start < small
-            if (prev_small or cur_small) and p.end - prev.start <= cfg.chunk_size and p.start >= prev.end:
+            if (
+                (prev_small or cur_small)
+                and p.end - prev.start <= cfg.chunk_size
+                and p.start >= prev.end
+            ):
                 # label with the section holding more of the text
                 section = prev.section if prev.end - prev.start >= p.end - p.start else p.section
                 out[-1] = _Piece(prev.start, p.end, section)

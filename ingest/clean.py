@@ -14,7 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 # Text formats by file extension.
-FORMATS = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
+FORMATS = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+}
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def _compile(rules: list[tuple[str, _Handler]]) -> tuple[re.Pattern[str], list[_
     for i, (p, _) in enumerate(rules):
         m = re.match(r"\(\?([a-zA-Z]+)\)", p)
         if m:
-            p = f"(?{m.group(1)}:{p[m.end():]})"
+            p = f"(?{m.group(1)}:{p[m.end() :]})"
         alternatives.append(f"(?P<r{i}>{p})")
     return re.compile("|".join(alternatives)), [h for _, h in rules]
 

@@ -52,8 +52,12 @@ class Answerer(Protocol):
 # What kind of figure a question asks for, and how to find it in a sentence.
 _FIGURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (
-        re.compile(r"\bASL\b|safety level|안전\s*등급|안전\s*수준|安全等级|安全级别|등급|等级", re.I),
-        re.compile(r"ASL-?\s?\d(?:\s?\(?[A-Za-z가-힣一-鿿-]*\)?)?|AI\s?안전\s?등급\s?\d|AI安全等级\s?\d"),
+        re.compile(
+            r"\bASL\b|safety level|안전\s*등급|안전\s*수준|安全等级|安全级别|등급|等级", re.I
+        ),
+        re.compile(
+            r"ASL-?\s?\d(?:\s?\(?[A-Za-z가-힣一-鿿-]*\)?)?|AI\s?안전\s?등급\s?\d|AI安全等级\s?\d"
+        ),
     ),
     (
         re.compile(
@@ -71,12 +75,14 @@ _FIGURES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         ),
         re.compile(
             r"\d{4}\s?년\s?\d{1,2}\s?월(?:\s?\d{1,2}\s?일)?|\d{4}年\d{1,2}月(?:\d{1,2}日)?|"
-            r"\d{4}[./-]\d{1,2}[./-]\d{1,2}|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? \d{4}"
+            r"\d{4}[./-]\d{1,2}[./-]\d{1,2}|"
+            r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? \d{4}"
         ),
     ),
     (
         re.compile(
-            r"\bprice|\bpricing|\bcosts?\b|how much (?:is|does|do|will)\b(?!.*\b(?:faster|better|more|higher))"
+            r"\bprice|\bpricing|\bcosts?\b|"
+            r"how much (?:is|does|do|will)\b(?!.*\b(?:faster|better|more|higher))"
             r"|\$|가격|요금|얼마야|얼마인|얼마예|얼마에요|价格|费用|多少钱|价钱|收费",
             re.I,
         ),
@@ -156,9 +162,7 @@ class ExtractiveAnswerer:
         tok = self.index.tokenizer
         names = required_tokens(question, tok)
         usable = [
-            i
-            for i, h in enumerate(hits)
-            if names <= self.retriever.doc_vocabulary(h.chunk.doc_id)
+            i for i, h in enumerate(hits) if names <= self.retriever.doc_vocabulary(h.chunk.doc_id)
         ][: self.passages_considered]
         if not usable:
             return self._not_found(question)

@@ -7,6 +7,7 @@ base never mentions is answered with "not found" instead of a look-alike.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -62,7 +63,7 @@ def required_tokens(question: str, tokenizer: Tokenizer) -> set[str]:
     out: set[str] = set()
     for phrase in name_phrases(question, tokenizer):
         out.update(phrase)
-        for a, b in zip(phrase, phrase[1:], strict=False):
+        for a, b in itertools.pairwise(phrase):
             if not _NUMBER.match(a) and _NUMBER.match(b):
                 out.add(f"{a}_{b}")
     return out

@@ -66,7 +66,9 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> di
     return fused
 
 
-def max_by_group(values: np.ndarray, group_of: np.ndarray, n_groups: int, fill: float) -> np.ndarray:
+def max_by_group(
+    values: np.ndarray, group_of: np.ndarray, n_groups: int, fill: float
+) -> np.ndarray:
     """For each group id in ``range(n_groups)``, the max of its values (``fill`` if none)."""
     out = np.full(n_groups, -np.inf, dtype=np.float64)
     np.maximum.at(out, np.asarray(group_of, dtype=np.int64), np.asarray(values, dtype=np.float64))

@@ -54,7 +54,9 @@ def chunker_config(settings: Settings) -> ChunkerConfig:
 def check_query(text: str) -> str:
     query = text.strip()
     if not query:
-        raise UserError("the query is empty: ask a question, e.g. kb ask \"What is Claude Haiku 4.5's price?\"")
+        raise UserError(
+            'the query is empty: ask a question, e.g. kb ask "What is Claude Haiku 4.5\'s price?"'
+        )
     return query
 
 
@@ -81,9 +83,7 @@ class KnowledgeBase:
         except IngestError as exc:
             raise UserError(str(exc)) from None
         if not docs:
-            raise UserError(
-                f"no .md, .txt or .html articles found in {self.settings.corpus_dir}"
-            )
+            raise UserError(f"no .md, .txt or .html articles found in {self.settings.corpus_dir}")
         report = build_index(
             docs,
             self.settings.index_dir,
@@ -112,7 +112,9 @@ class KnowledgeBase:
             weights=self.settings.weights,
             mode=self.mode,
         )
-        answerer = ExtractiveAnswerer(retriever, k=self.settings.top_k, min_evidence=self.settings.min_evidence)
+        answerer = ExtractiveAnswerer(
+            retriever, k=self.settings.top_k, min_evidence=self.settings.min_evidence
+        )
         with self._lock:
             self._state = (index, retriever, answerer)
 
@@ -165,4 +167,3 @@ def ensure_index(kb: KnowledgeBase, progress: Progress | None = None) -> BuildRe
         return None
     log.info("no index at %s: building it from %s", kb.settings.index_dir, kb.settings.corpus_dir)
     return kb.build(progress=progress)
-

@@ -26,8 +26,15 @@ def _paths(kb: KnowledgeBase) -> list[str]:
 
 def test_search_json_contract(corpus_kb: KnowledgeBase) -> None:
     code, out = _run(
-        ["search", *_paths(corpus_kb), "-k", "5", "--json", "What is Claude Haiku 4.5's SWE-bench Verified score?",
-         "-"],
+        [
+            "search",
+            *_paths(corpus_kb),
+            "-k",
+            "5",
+            "--json",
+            "What is Claude Haiku 4.5's SWE-bench Verified score?",
+            "-",
+        ],
         stdin="하이쿠 4.5 가격\n\n3.5 Sonnet 안전성\n",
     )
     assert code == 0
@@ -42,14 +49,27 @@ def test_search_json_contract(corpus_kb: KnowledgeBase) -> None:
         assert len(line["hits"]) == 5
         assert [h["rank"] for h in line["hits"]] == [1, 2, 3, 4, 5]
         for h in line["hits"]:
-            assert {"rank", "score", "doc_id", "title", "section", "lang", "source", "start", "end", "text"} <= set(h)
+            assert {
+                "rank",
+                "score",
+                "doc_id",
+                "title",
+                "section",
+                "lang",
+                "source",
+                "start",
+                "end",
+                "text",
+            } <= set(h)
             source = (corpus / h["source"]).read_bytes().decode("utf-8")
             assert source[h["start"] : h["end"]] == h["text"]
     assert any("73.3%" in h["text"] for h in lines[0]["hits"])
 
 
 def test_ask_json_contract(corpus_kb: KnowledgeBase) -> None:
-    code, out = _run(["ask", *_paths(corpus_kb), "--json", "Claude Haiku 4.5 SWE-bench Verified 점수는?"])
+    code, out = _run(
+        ["ask", *_paths(corpus_kb), "--json", "Claude Haiku 4.5 SWE-bench Verified 점수는?"]
+    )
     assert code == 0
     data = json.loads(out)
     assert {"question", "answer", "abstained", "citations"} <= set(data)
@@ -77,8 +97,16 @@ def test_human_readable_outputs(corpus_kb: KnowledgeBase) -> None:
 
 def _kb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-        env={"PYTHONPATH": str(Path(cli.__file__).parent), "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        [sys.executable, "-m", "cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "PYTHONPATH": str(Path(cli.__file__).parent),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(cwd),
+        },
     )
 
 
@@ -108,7 +136,14 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(
 
 
 def test_index_mismatched_model_is_refused(corpus_kb: KnowledgeBase, tmp_path: Path) -> None:
-    proc = _kb("search", "--index", str(corpus_kb.settings.index_dir), "--model", "st:/nonexistent-model", "hi",
-               cwd=tmp_path)
+    proc = _kb(
+        "search",
+        "--index",
+        str(corpus_kb.settings.index_dir),
+        "--model",
+        "st:/nonexistent-model",
+        "hi",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("kb: error:") and len(proc.stderr.strip().splitlines()) == 1

@@ -28,7 +28,9 @@ def minilm() -> SentenceTransformerEmbedder:
 def test_default_embedder_is_normalized_and_multilingual(embedder) -> None:  # type: ignore[no-untyped-def]
     assert embedder.dim == 384 and embedder.prompts == E5_PROMPTS
     q = embedder.encode_queries(["하이쿠 4.5의 가격"])
-    p = embedder.encode_passages(["Claude Haiku 4.5的价格为每百万token 1美元", "The weather is sunny today."])
+    p = embedder.encode_passages(
+        ["Claude Haiku 4.5的价格为每百万token 1美元", "The weather is sunny today."]
+    )
     assert q.dtype == np.float32 and np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-4)
     sims = p @ q[0]
     assert sims[0] > sims[1]

@@ -8,7 +8,14 @@ import pytest
 from index.lexical import BM25Index
 from index.tokenize import Tokenizer
 from qa.entities import required_tokens
-from qa.fuse import center_by_group, max_by_group, max_scale, minmax, reciprocal_rank_fusion, weighted_sum
+from qa.fuse import (
+    center_by_group,
+    max_by_group,
+    max_scale,
+    minmax,
+    reciprocal_rank_fusion,
+    weighted_sum,
+)
 from qa.glossary import expand
 
 
@@ -28,7 +35,9 @@ def test_center_by_group_removes_language_offset() -> None:
 
 
 def test_weighted_sum_and_rrf() -> None:
-    fused = weighted_sum({"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}, {"a": 0.25, "b": 0.75})
+    fused = weighted_sum(
+        {"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}, {"a": 0.25, "b": 0.75}
+    )
     assert fused.tolist() == pytest.approx([0.25, 0.75])
     rrf = reciprocal_rank_fusion([[7, 8], [8]], k=60)
     assert rrf[8] == pytest.approx(1 / 62 + 1 / 61)

@@ -65,7 +65,10 @@ def test_every_chunk_and_sentence_round_trips_to_the_source_file() -> None:
 
 
 def test_markdown_cleaning_maps_back_to_original() -> None:
-    text = "# Title\n\nSee [the docs](https://x.y/z) and **bold** <b>tag</b> &amp; more.\n![img](a.png)\n"
+    text = (
+        "# Title\n\nSee [the docs](https://x.y/z) and **bold** <b>tag</b> &amp; more.\n"
+        "![img](a.png)\n"
+    )
     cleaned = clean_markdown(text)
     assert "https" not in cleaned.text and "img" not in cleaned.text
     assert "the docs" in cleaned.text and "bold" in cleaned.text and "& more" in cleaned.text
@@ -86,8 +89,12 @@ def test_html_cleaning_drops_script_style_and_keeps_headings() -> None:
 
 @pytest.mark.parametrize(
     ("name", "encoding"),
-    [("seoul-cafe.ko.md", "cp949"), ("seoul-cafe.ko.md", "euc_kr"), ("tea-garden.zh.txt", "gbk"),
-     ("tea-garden.zh.txt", "gb18030")],
+    [
+        ("seoul-cafe.ko.md", "cp949"),
+        ("seoul-cafe.ko.md", "euc_kr"),
+        ("tea-garden.zh.txt", "gbk"),
+        ("tea-garden.zh.txt", "gb18030"),
+    ],
 )
 def test_legacy_encodings_load(name: str, encoding: str) -> None:
     original = (FIXTURES / "tiny" / name).read_text(encoding="utf-8")

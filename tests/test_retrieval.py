@@ -75,7 +75,9 @@ def test_ask_gives_the_figure_with_a_citation_that_contains_the_quote(
         "When was Claude Haiku 4.5 released?",
     ],
 )
-def test_ask_abstains_when_the_corpus_lacks_the_answer(corpus_kb: KnowledgeBase, question: str) -> None:
+def test_ask_abstains_when_the_corpus_lacks_the_answer(
+    corpus_kb: KnowledgeBase, question: str
+) -> None:
     answer = corpus_kb.ask(question)
     assert answer.abstained
     assert answer.citations == []
@@ -89,7 +91,9 @@ def test_ask_abstains_when_the_corpus_lacks_the_answer(corpus_kb: KnowledgeBase,
         ("Claude 3.5 Haiku는 언제 공개됐어?", "2024년 10월 23일"),
     ],
 )
-def test_ask_extracts_the_figure_asked_for(corpus_kb: KnowledgeBase, question: str, figure: str) -> None:
+def test_ask_extracts_the_figure_asked_for(
+    corpus_kb: KnowledgeBase, question: str, figure: str
+) -> None:
     answer = corpus_kb.ask(question)
     assert not answer.abstained
     assert figure in answer.text
