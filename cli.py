@@ -107,8 +107,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _progress(stream: TextIO) -> tuple[Progress | None, Any]:
-    """A tqdm bar per stage when ``stream`` is a terminal, else nothing."""
-    if not stream.isatty():
+    """A tqdm bar per stage, drawn on ``stream``, when stdout is a terminal (a
+    person is watching, not a script reading JSON); otherwise nothing."""
+    if not sys.stdout.isatty():
         return None, None
     from tqdm import tqdm
 
