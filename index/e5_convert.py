@@ -626,6 +626,9 @@ def load_converted(model_dir: Path, device: str = "cpu") -> Any:
     """Load a converted directory as a ``SentenceTransformer``."""
     from sentence_transformers import SentenceTransformer
 
+    from index.embed import _quiet_transformers
+
+    _quiet_transformers()
     return SentenceTransformer(str(model_dir), device=device)
 
 

