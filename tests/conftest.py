@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Iterator
@@ -56,3 +57,26 @@ def tiny_corpus(tmp_path: Path) -> Path:
     dest = tmp_path / "corpus"
     shutil.copytree(FIXTURES / "tiny", dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def tiny_seed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
+    """The tiny fixture corpus indexed through the real CLI, once per session."""
+    import cli
+
+    root = tmp_path_factory.mktemp("kb-tiny-seed")
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(FIXTURES / "tiny", corpus)
+    out = io.StringIO()
+    rc = cli.main(["index", "--corpus", str(corpus), "--index", str(index)], out=out)
+    assert rc == 0, out.getvalue()
+    return corpus, index
+
+
+@pytest.fixture()
+def indexed(tiny_seed: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the tiny corpus and its index (safe to modify or damage)."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(tiny_seed[0], corpus)
+    shutil.copytree(tiny_seed[1], index)
+    return corpus, index

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -47,26 +46,6 @@ def search_sources(corpus: Path, index: Path, query: str) -> list[str]:
     return [h["source"] for h in json.loads(out)["hits"]]
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
-    """The tiny corpus indexed through the CLI once per session (tests copy it)."""
-    root = tmp_path_factory.getbasetemp() / "kb-tiny-seed"
-    if not (root / "index" / "CURRENT").is_file():
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.copytree(FIXTURE, root / "corpus")
-        rc, out = run_cli("index", "--corpus", str(root / "corpus"), "--index", str(root / "index"))
-        assert rc == 0, out
-    return root / "corpus", root / "index"
-
-
-@pytest.fixture()
-def indexed(seed: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(seed[0], corpus)
-    shutil.copytree(seed[1], index)
-    return corpus, index
-
-
 def add_articles(corpus: Path, n: int) -> None:
     """Enough new text that embedding it takes several seconds."""
     for i in range(n):
@@ -100,15 +79,29 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
     old_texts = load_index(index).manifest.build["distinct_texts"]
     add_articles(corpus, 3)
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "index", "--corpus", str(corpus),
-         "--index", str(index)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "index",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
     )
     try:
         _wait(lambda: bool(list(index.glob(".tmp-build-*"))) or proc.poll() is not None, 60)
         # well into embedding the new articles: the first slice of vectors is journaled
-        _wait(lambda: any(p.stat().st_size > 0 for p in index.glob(".tmp-build-*/embedded.f32"))
-              or proc.poll() is not None, 120)
+        _wait(
+            lambda: (
+                any(p.stat().st_size > 0 for p in index.glob(".tmp-build-*/embedded.f32"))
+                or proc.poll() is not None
+            ),
+            120,
+        )
         assert proc.poll() is None, "the build finished before it could be killed"
 
         # a second build meanwhile is refused: one line, exit status 2

@@ -19,7 +19,6 @@ from typing import Any
 
 import faiss
 import numpy as np
-import pytest
 
 import cli
 from index.embed import Embedder, text_key
@@ -68,9 +67,7 @@ def check_consistent(index: Path) -> tuple[Manifest, list[dict[str, Any]]]:
     build = current_build(index)
     assert build is not None
     manifest = Manifest.read(build)
-    chunks = [
-        json.loads(line) for line in (build / "chunks.jsonl").read_text("utf-8").splitlines()
-    ]
+    chunks = [json.loads(line) for line in (build / "chunks.jsonl").read_text("utf-8").splitlines()]
     n_sent = sum(len(c["sentences"]) for c in chunks)
     assert faiss.read_index(str(build / "chunks.faiss")).ntotal == len(chunks)
     assert faiss.read_index(str(build / "sentences.faiss")).ntotal == n_sent
@@ -98,26 +95,6 @@ def vector_keys(index: Path) -> set[str]:
     return set(keys["chunks"]) | set(keys["sentences"])
 
 
-@pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
-    """The tiny corpus indexed through the CLI once per session (tests copy it)."""
-    root = tmp_path_factory.getbasetemp() / "kb-tiny-seed"
-    if not (root / "index" / "CURRENT").is_file():
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.copytree(FIXTURE, root / "corpus")
-        rc, out = run_cli("index", "--corpus", str(root / "corpus"), "--index", str(root / "index"))
-        assert rc == 0, out
-    return root / "corpus", root / "index"
-
-
-@pytest.fixture()
-def indexed(seed: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(seed[0], corpus)
-    shutil.copytree(seed[1], index)
-    return corpus, index
-
-
 def test_add_change_remove_cycle(indexed: tuple[Path, Path]) -> None:
     corpus, index = indexed
     before = vector_keys(index)
@@ -126,8 +103,15 @@ def test_add_change_remove_cycle(indexed: tuple[Path, Path]) -> None:
     r = index_json(corpus, index)
     assert (r["added"], r["changed"], r["removed"], r["unchanged"]) == ([], [], [], 3)
     assert r["chunks_embedded"] == 0 and r["chunks_reused"] == len(before)
-    assert set(r) >= {"added", "changed", "removed", "unchanged", "chunks_embedded",
-                      "chunks_reused", "seconds"}
+    assert set(r) >= {
+        "added",
+        "changed",
+        "removed",
+        "unchanged",
+        "chunks_embedded",
+        "chunks_reused",
+        "seconds",
+    }
 
     # add
     (corpus / "ocean-museum.en.md").write_text(MUSEUM, encoding="utf-8")
@@ -298,9 +282,23 @@ def _wait(cond: Callable[[], bool], seconds: float) -> None:
 def test_kb_index_watch_reindexes_and_stops_on_ctrl_c(indexed: tuple[Path, Path]) -> None:
     corpus, index = indexed
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "index", "--watch", "--json", "--debounce", "0.3",
-         "--corpus", str(corpus), "--index", str(index)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "index",
+            "--watch",
+            "--json",
+            "--debounce",
+            "0.3",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     lines: list[dict[str, Any]] = []
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import cli
-from index.embed import Embedder
 from index.store import current_build, index_exists
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
@@ -22,23 +21,6 @@ def run_cli(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     rc = cli.main(list(argv), out=out)
     return rc, out.getvalue()
-
-
-@pytest.fixture()
-def indexed(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, embedder: Embedder
-) -> tuple[Path, Path]:
-    """A copy of the tiny corpus and its index (built once per session)."""
-    root = tmp_path_factory.getbasetemp() / "kb-tiny-seed"
-    if not (root / "index" / "CURRENT").is_file():
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.copytree(FIXTURE, root / "corpus")
-        rc, out = run_cli("index", "--corpus", str(root / "corpus"), "--index", str(root / "index"))
-        assert rc == 0, out
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(root / "corpus", corpus)
-    shutil.copytree(root / "index", index)
-    return corpus, index
 
 
 def _truncate(path: Path) -> None:
@@ -64,12 +46,14 @@ DAMAGE: dict[str, tuple[Callable[[Path], object], str]] = {
     "chunks.jsonl missing": (lambda b: (b / "chunks.jsonl").unlink(), "damaged"),
     "truncated BM25": (lambda b: _truncate(b / "lexical" / "data.npy"), "damaged"),
     "BM25 vocabulary garbage": (
-        lambda b: (b / "lexical" / "bm25.json").write_text("{]", encoding="utf-8"), "damaged"
+        lambda b: (b / "lexical" / "bm25.json").write_text("{]", encoding="utf-8"),
+        "damaged",
     ),
     "truncated manifest": (lambda b: _truncate(b / "manifest.json"), "damaged"),
     "manifest missing": (lambda b: (b / "manifest.json").unlink(), "damaged"),
     "manifest not an object": (
-        lambda b: (b / "manifest.json").write_text("[1, 2]", encoding="utf-8"), "damaged"
+        lambda b: (b / "manifest.json").write_text("[1, 2]", encoding="utf-8"),
+        "damaged",
     ),
     "wrong model": (lambda b: _edit_manifest(b, model_id="st:some-other-model"), "model"),
     "unknown format version": (lambda b: _edit_manifest(b, format_version=99), "format version"),
