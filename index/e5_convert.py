@@ -809,6 +809,10 @@ def prepare_model(
         import torch  # noqa: F401
     except ImportError as exc:
         raise ConversionError(f"torch/sentence-transformers unavailable: {exc}") from exc
+    from index.embed import _quiet_transformers
+
+    _quiet_transformers()  # no weight-writing bars in the user's terminal
+    log.warning("converting the bundled e5 model for torch (once; about a minute) into %s", target)
 
     t0 = time.perf_counter()
     log.info("converting %s into a sentence-transformers model at %s", src, target)

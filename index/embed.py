@@ -117,6 +117,9 @@ def _quiet_transformers() -> None:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        from huggingface_hub import utils as hub_utils
+
+        hub_utils.disable_progress_bars()  # type: ignore[attr-defined]
     except Exception:  # pragma: no cover - optional nicety
         log.debug("could not disable transformers progress bars")
 

@@ -102,6 +102,8 @@ class KnowledgeBase:
 
     def reload(self) -> None:
         """(Re)open the live build; queries already running keep the old one."""
+        if not self.settings.index_dir.is_dir():  # say so before loading any model
+            raise UserError(f"no index at {self.settings.index_dir}: run `kb index` first")
         try:
             model_id = self.embedder.model_id
             index = load_index(
