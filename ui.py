@@ -336,10 +336,12 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
                         autofocus=True,
                         max_lines=4,
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1, min_width=80,
-                                     elem_id="kb-ask")
-                gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[box],
-                            label="Example questions")
+                    send = gr.Button(
+                        "Ask", variant="primary", scale=1, min_width=80, elem_id="kb-ask"
+                    )
+                gr.Examples(
+                    examples=[[q] for q in EXAMPLES], inputs=[box], label="Example questions"
+                )
                 clear = gr.Button("Clear conversation", size="sm", variant="secondary")
             with gr.Column(scale=2, min_width=340):
                 gr.Markdown("### Cited passages")
@@ -361,8 +363,9 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
                         "new or changed articles (tick below to re-embed everything)."
                     )
                     full = gr.Checkbox(label="Re-embed everything", value=False)
-                    rebuild_btn = gr.Button("Rebuild index", variant="primary",
-                                            elem_id="kb-rebuild")
+                    rebuild_btn = gr.Button(
+                        "Rebuild index", variant="primary", elem_id="kb-rebuild"
+                    )
                     rebuild_msg = gr.Markdown(elem_id="kb-rebuild-msg")
                 with gr.Column(min_width=300):
                     gr.Markdown(
@@ -385,7 +388,8 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
             return "", new_history, panel
 
         def on_rebuild(
-            full_rebuild: bool, progress: gr.Progress = gr.Progress()  # noqa: B008
+            full_rebuild: bool,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008
         ) -> tuple[str, str, list[list[Any]]]:
             msg = rebuild(kb, full=full_rebuild, progress=gradio_progress(progress))
             return msg, status_html(kb), sources_rows(kb)
@@ -412,15 +416,24 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
         box.submit(**ask_io)
         send.click(**ask_io)
         chat.clear(lambda: NO_CITATIONS, None, cites, queue=False, api_visibility="private")
-        clear.click(lambda: ([], NO_CITATIONS), None, [chat, cites], queue=False,
-                    api_visibility="private")
+        clear.click(
+            lambda: ([], NO_CITATIONS), None, [chat, cites], queue=False, api_visibility="private"
+        )
         rebuild_btn.click(
-            on_rebuild, [full], [rebuild_msg, status, table],
-            concurrency_id="kb-index", concurrency_limit=1, api_visibility="private",
+            on_rebuild,
+            [full],
+            [rebuild_msg, status, table],
+            concurrency_id="kb-index",
+            concurrency_limit=1,
+            api_visibility="private",
         )
         add_btn.click(
-            on_add, [upload, replace], [add_msg, status, table, upload],
-            concurrency_id="kb-index", concurrency_limit=1, api_visibility="private",
+            on_add,
+            [upload, replace],
+            [add_msg, status, table, upload],
+            concurrency_id="kb-index",
+            concurrency_limit=1,
+            api_visibility="private",
         )
         demo.load(on_load, None, [status, table], api_visibility="private")
     demo.queue(max_size=64)
@@ -445,4 +458,3 @@ def launch(kb: KnowledgeBase, prevent_thread_lock: bool = False) -> gr.Blocks:
         prevent_thread_lock=prevent_thread_lock,
     )
     return demo
-

@@ -155,9 +155,22 @@ def run(n_articles: int, workdir: Path) -> dict[str, Any]:
     edit(files[3 * len(files) // 4], 2)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "index", "--corpus", str(corpus),
-         "--index", str(index), "--model", MODEL, "--json"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "index",
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(index),
+            "--model",
+            MODEL,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     cli_s = time.perf_counter() - t0
     cli = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -215,8 +228,9 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="work here, keep it (default: temp dir)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = ap.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
+    )
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         result = run(args.articles, args.keep)

@@ -309,9 +309,7 @@ def _runtime(embedder: Embedder) -> str:
     return str(getattr(embedder, "runtime", embedder.model_id))
 
 
-def _previous_vectors(
-    build: Path, manifest: Manifest, embedder: Embedder
-) -> dict[str, np.ndarray]:
+def _previous_vectors(build: Path, manifest: Manifest, embedder: Embedder) -> dict[str, np.ndarray]:
     """Embedding cache from a previous build: text key -> vector (same model only)."""
     if not _same_model(manifest, embedder):
         log.info("previous index used another model: embedding everything")
@@ -558,8 +556,18 @@ def build_index(
         tmp.mkdir()
         try:
             return _build_locked(
-                documents, index_dir, embedder, chunker, tokenizer_config, skipped, rebuild,
-                progress, keep_builds, t0, tmp, index_dir / f"build-{stamp}",
+                documents,
+                index_dir,
+                embedder,
+                chunker,
+                tokenizer_config,
+                skipped,
+                rebuild,
+                progress,
+                keep_builds,
+                t0,
+                tmp,
+                index_dir / f"build-{stamp}",
             )
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -624,9 +632,7 @@ def _build_locked(
             )
         prev = old_docs.get(doc.doc_id)
         same = (
-            prev is not None
-            and prev.content_hash == doc.content_hash
-            and prev.source == doc.source
+            prev is not None and prev.content_hash == doc.content_hash and prev.source == doc.source
         )
         if prev is None:
             added.append(doc.source)
@@ -708,8 +714,12 @@ def _build_locked(
     )
     bm25.save(tmp / "lexical")
     with open(tmp / TOKENS, "w", encoding="utf-8") as f:
-        json.dump({"tokenizer": token_fp, "keys": token_keys, "tokens": token_lists}, f,
-                  ensure_ascii=False, separators=(",", ":"))
+        json.dump(
+            {"tokenizer": token_fp, "keys": token_keys, "tokens": token_lists},
+            f,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
     seconds = time.perf_counter() - t0
     manifest = Manifest(
         format_version=FORMAT_VERSION,

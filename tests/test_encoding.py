@@ -125,7 +125,10 @@ def test_load_corpus_skips_bad_files_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="ingest.load"):
         docs, skipped = load_corpus(tmp_path)
     assert sorted(d.source for d in docs) == [
-        "bike-shop.en.html", "haiku.zh.txt", "prices.ko.txt", "seoul-cafe.ko.md",
+        "bike-shop.en.html",
+        "haiku.zh.txt",
+        "prices.ko.txt",
+        "seoul-cafe.ko.md",
         "tea-garden.zh.md",
     ]
     assert {s.source for s in skipped} == set(bad)
@@ -153,7 +156,10 @@ def test_kb_index_indexes_the_rest_and_names_skipped_files(
         assert reason in text
     idx = load_index(index)
     assert {e.source for e in idx.manifest.documents.values()} == {
-        "bike-shop.en.html", "haiku.zh.txt", "prices.ko.txt", "seoul-cafe.ko.md",
+        "bike-shop.en.html",
+        "haiku.zh.txt",
+        "prices.ko.txt",
+        "seoul-cafe.ko.md",
         "tea-garden.zh.md",
     }
     assert idx.manifest.documents["prices.ko"].encoding == "cp949"
@@ -161,8 +167,10 @@ def test_kb_index_indexes_the_rest_and_names_skipped_files(
     assert {s["source"] for s in idx.manifest.skipped} == set(bad)
     # offsets of a legacy-encoded file point into its decoded text
     out = io.StringIO()
-    rc = cli.main(["search", "아메리카노 가격", "--corpus", str(corpus), "--index", str(index),
-                   "--json"], out=out)
+    rc = cli.main(
+        ["search", "아메리카노 가격", "--corpus", str(corpus), "--index", str(index), "--json"],
+        out=out,
+    )
     assert rc == 0
     hit = next(h for h in json.loads(out.getvalue())["hits"] if h["source"] == "prices.ko.txt")
     assert KOREAN_NO_SPACES[hit["start"] : hit["end"]] == hit["text"]

@@ -106,9 +106,19 @@ def _citation(**changes: object) -> Citation:
     q0 = passage.index("The quoted")
     q1 = passage.index(" Tail.")
     values: dict[str, object] = dict(
-        n=1, chunk_id="c1", doc_id="d", source="a<b>.md", title="T <i>1</i>",
-        section="S & S", lang="en", start=start, end=start + len(passage),
-        quote=passage[q0:q1], quote_start=start + q0, quote_end=start + q1, passage=passage,
+        n=1,
+        chunk_id="c1",
+        doc_id="d",
+        source="a<b>.md",
+        title="T <i>1</i>",
+        section="S & S",
+        lang="en",
+        start=start,
+        end=start + len(passage),
+        quote=passage[q0:q1],
+        quote_start=start + q0,
+        quote_end=start + q1,
+        passage=passage,
     )
     values.update(changes)
     return Citation(**values)  # type: ignore[arg-type]
