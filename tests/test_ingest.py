@@ -44,7 +44,7 @@ def test_real_corpus_documents() -> None:
     docs, skipped = load_corpus(CORPUS)
     assert skipped == []
     by_id = {d.doc_id: d for d in docs}
-    assert set(by_id) == {
+    assert set(by_id) >= {
         "claude-3.5-haiku.ko",
         "claude-3.5-sonnet-report.ko",
         "claude-4-hybrid-reasoning.ko",
