@@ -29,7 +29,7 @@ from evaluation.metrics import (
     latency_summary,
     rate,
 )
-from index.embed import Embedder
+from index.embed import DelegatingEmbedder, Embedder
 from index.store import KnowledgeIndex, Progress, build_index, load_index
 from ingest.chunk import ChunkerConfig
 from ingest.load import load_corpus
@@ -103,31 +103,15 @@ def parse_modes(text: str) -> list[ModeSpec]:
     return [VARIANTS[n] for n in dedupe(names)]
 
 
-class QueryVectorCache:
+class QueryVectorCache(DelegatingEmbedder):
     """An Embedder that computes each query vector once and remembers how long
     that took; ``replayed`` adds up the time of vectors served from memory so a
     mode's latency can include its (shared) query embedding."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._cache: dict[str, tuple[np.ndarray, float]] = {}
         self.replayed = 0.0
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    @property
-    def prompts(self) -> dict[str, str]:
-        return self.inner.prompts
-
-    @property
-    def runtime(self) -> str:
-        return str(getattr(self.inner, "runtime", self.inner.model_id))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         rows = []
@@ -144,11 +128,6 @@ class QueryVectorCache:
         if not rows:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack(rows).astype(np.float32)
-
-    def encode_passages(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        return self.inner.encode_passages(texts, progress=progress)
 
 
 class NullEmbedder:

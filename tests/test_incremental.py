@@ -21,7 +21,7 @@ import faiss
 import numpy as np
 
 import cli
-from index.embed import Embedder, text_key
+from index.embed import DelegatingEmbedder, Embedder, text_key
 from index.lexical import BM25Index
 from index.manifest import Manifest
 from index.store import current_build, load_index
@@ -160,31 +160,12 @@ def test_add_change_remove_cycle(indexed: tuple[Path, Path]) -> None:
     check_consistent(index)
 
 
-class CountingEmbedder:
+class CountingEmbedder(DelegatingEmbedder):
     """The real model, recording every text it is asked to embed."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.texts: list[str] = []
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    @property
-    def prompts(self) -> dict[str, str]:
-        return self.inner.prompts
-
-    @property
-    def runtime(self) -> str:
-        return str(getattr(self.inner, "runtime", self.inner.model_id))
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.encode_queries(texts)
 
     def encode_passages(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
