@@ -16,8 +16,6 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from index.tokenize import Tokenizer
-
 
 @dataclass(frozen=True)
 class BM25Params:
@@ -108,7 +106,3 @@ class BM25Index:
         matrix = sparse.csc_matrix((data, indices, indptr), shape=shape)
         vocab = {t: j for j, t in enumerate(meta["terms"])}
         return cls(matrix, vocab, BM25Params(k1=meta["k1"], b=meta["b"]))
-
-
-def tokenize_all(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[str]]:
-    return [tokenizer(t) for t in texts]

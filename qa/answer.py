@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from index.store import KnowledgeIndex
+from ingest.document import Sentence
 from qa.cite import Citation, make_citation
 from qa.entities import required_tokens
 from qa.glossary import expand
@@ -117,6 +118,7 @@ class _Candidate:
     score: float
     hit_index: int
     sentence_row: int
+    sentence: Sentence
     figure: str | None
     cosine: float
     overlap: float
@@ -168,13 +170,12 @@ class ExtractiveAnswerer:
             return self._not_found(question)
         figure_re = asked_figure(question)
         q_expanded = set(tok(question)) | {t for w in expand(question) for t in tok(w)}
-        chunk_rows = {c.chunk_id: i for i, c in enumerate(self.index.chunks)}
         cos_by_lang = self._language_means(retrieval)
         best_hit = hits[usable[0]].score or 1.0
         candidates: list[_Candidate] = []
         for rank, h_i in enumerate(usable):
             hit = hits[h_i]
-            rows = self.retriever.sentence_rows(chunk_rows[hit.chunk.chunk_id])
+            rows = self.retriever.sentence_rows(hit.row)
             for s_i, s_row in enumerate(rows):
                 sentence = hit.chunk.sentences[s_i]
                 figure = None
@@ -189,7 +190,7 @@ class ExtractiveAnswerer:
                 score = cos + 0.3 * overlap + 0.15 * (hit.score / best_hit) - 0.03 * rank
                 if len(_WORD.findall(sentence.text)) < 6:
                     score -= 0.1  # a heading or a fragment is a poor answer
-                candidates.append(_Candidate(score, h_i, s_row, figure, raw, overlap))
+                candidates.append(_Candidate(score, h_i, s_row, sentence, figure, raw, overlap))
         if not candidates:
             return self._not_found(question)
         candidates.sort(key=lambda c: -c.score)
@@ -206,8 +207,7 @@ class ExtractiveAnswerer:
         parts: list[str] = []
         for c in chosen:
             hit = hits[c.hit_index]
-            row = chunk_rows[hit.chunk.chunk_id]
-            sentence = hit.chunk.sentences[c.sentence_row - self.retriever.sentence_rows(row).start]
+            sentence = c.sentence
             n = next((cit.n for cit in citations if cit.chunk_id == hit.chunk.chunk_id), 0)
             if not n:
                 n = len(citations) + 1

@@ -45,6 +45,7 @@ class Hit:
     chunk: Chunk
     score: float
     rank: int
+    row: int  # the chunk's position in the index (its vector and sentence rows)
     scores: dict[str, float] = field(default_factory=dict)  # per-signal, normalized
 
 
@@ -184,6 +185,7 @@ class HybridRetriever:
                 chunk=self.index.chunks[int(i)],
                 score=float(fused[i]),
                 rank=r + 1,
+                row=int(i),
                 scores={name: float(v[i]) for name, v in components.items()},
             )
             for r, i in enumerate(order)

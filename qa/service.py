@@ -102,15 +102,12 @@ class KnowledgeBase:
 
     def reload(self) -> None:
         """(Re)open the live build; queries already running keep the old one."""
-        if not self.settings.index_dir.is_dir():  # say so before loading any model
-            raise UserError(f"no index at {self.settings.index_dir}: run `kb index` first")
         try:
+            # the index first: a missing or damaged one is reported before any
+            # model is loaded; then it must match the model
+            index = load_index(self.settings.index_dir)
             model_id = self.embedder.model_id
-            index = load_index(
-                self.settings.index_dir,
-                model_id,
-                compatible=lambda built: same_model(built, model_id),
-            )
+            index.manifest.check_model(model_id, lambda built: same_model(built, model_id))
         except BadIndexError as exc:
             raise UserError(str(exc)) from None
         retriever = HybridRetriever(
