@@ -19,7 +19,10 @@ from scipy import sparse
 
 @dataclass(frozen=True)
 class BM25Params:
-    k1: float = 1.2
+    # k1 0.5 rather than the usual 1.2: overlapping bigrams repeat a word's
+    # evidence, so term frequency should saturate sooner (KorQuAD BM25 top-1
+    # 0.909 -> 0.918, CMRC unchanged within 0.01; README "Retrieval quality")
+    k1: float = 0.5
     b: float = 0.75
 
 

@@ -11,6 +11,10 @@ in the manifest and checked on load).
 * Runs of Hangul, Han or Kana give overlapping character bigrams (a lone
   character is a unigram): no dictionary needed, works for Korean particles and
   unsegmented Chinese alike.
+* Text with Hangul also gives the content morphemes kiwipiepy finds (nouns,
+  verb and adjective stems, numbers, foreign words), prefixed ``k:``: a stem
+  matches whatever ending it takes (measured on KorQuAD in README "Retrieval
+  quality": BM25 top-1 0.885 with bigrams alone, 0.909 with both).
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
 
 # Transliterations seen in Korean and Chinese writing about AI models. Longest first.
 DEFAULT_ALIASES: dict[str, str] = {
@@ -52,6 +59,12 @@ _CJK = (
     r"|[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]+"  # Han
     r"|[\u3040-\u30ff]+"  # Kana
 )
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# kiwipiepy part-of-speech tags kept as morpheme tokens: general/proper/bound
+# nouns, numerals, foreign words, numbers, Hanja, roots, verb and adjective
+# stems, general adverbs. Particles and endings carry no evidence.
+MORPHEME_TAGS = ("NNG", "NNP", "NNB", "NR", "SL", "SN", "SH", "XR", "VV", "VA", "MAG")
+MORPHEME_PREFIX = "k:"
 _POSSESSIVE = re.compile(r"['’]s\b")
 # English function words carry no evidence; dropped on both sides.
 STOPWORDS = frozenset(
@@ -118,7 +131,9 @@ class TokenizerConfig:
     aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
     latin_bigrams: bool = True
     cjk_ngram: int = 2
-    version: int = 1
+    # "kiwipiepy": add Korean content morphemes; "": bigrams only
+    korean_morphemes: str = "kiwipiepy"
+    version: int = 2
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -126,6 +141,10 @@ class TokenizerConfig:
             "version": self.version,
             "latin_bigrams": self.latin_bigrams,
             "cjk_ngram": self.cjk_ngram,
+            "korean_morphemes": self.korean_morphemes,
+            "morpheme_tags": list(MORPHEME_TAGS) if self.korean_morphemes else [],
+            # a new analyzer release may split words differently: part of the fingerprint
+            "analyzer_version": _analyzer_version(self.korean_morphemes),
             "aliases": dict(sorted(self.aliases.items())),
         }
 
@@ -140,8 +159,42 @@ class TokenizerConfig:
             aliases=dict(aliases) if isinstance(aliases, dict) else dict(DEFAULT_ALIASES),
             latin_bigrams=bool(d.get("latin_bigrams", True)),
             cjk_ngram=int(str(d.get("cjk_ngram", 2))),
+            korean_morphemes=str(d.get("korean_morphemes", "")),
             version=int(str(d.get("version", 1))),
         )
+
+
+def _analyzer_version(name: str) -> str:
+    if not name:
+        return ""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+class KoreanMorphemes:
+    """kiwipiepy's analyzer, loaded on first use (it ships its model, no download)
+    and shared by every thread behind a lock."""
+
+    _lock = threading.Lock()
+    _kiwi: Any = None
+
+    @classmethod
+    def analyzer(cls) -> Any:
+        with cls._lock:
+            if cls._kiwi is None:
+                from kiwipiepy import Kiwi  # heavy import: only when Korean text is tokenized
+
+                cls._kiwi = Kiwi()
+            return cls._kiwi
+
+    @classmethod
+    def tokens(cls, text: str) -> list[str]:
+        kiwi = cls.analyzer()
+        with cls._lock:
+            found = kiwi.tokenize(text)
+        return [MORPHEME_PREFIX + t.form for t in found if t.tag.startswith(MORPHEME_TAGS)]
 
 
 class Tokenizer:
@@ -149,6 +202,12 @@ class Tokenizer:
         self.config = config or TokenizerConfig()
         keys = sorted(self.config.aliases, key=len, reverse=True)
         self._alias_re = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+
+    def warm(self) -> None:
+        """Load the morpheme analyzer now (about a second) rather than on the
+        first Korean question."""
+        if self.config.korean_morphemes:
+            KoreanMorphemes.analyzer()
 
     def normalize(self, text: str) -> str:
         text = unicodedata.normalize("NFKC", text).lower()
@@ -163,7 +222,8 @@ class Tokenizer:
         tokens: list[str] = []
         prev_word: str | None = None
         n = self.config.cjk_ngram
-        for m in _TOKEN.finditer(self.normalize(text)):
+        normalized = self.normalize(text)
+        for m in _TOKEN.finditer(normalized):
             kind = m.lastgroup
             value = m.group(0)
             if kind == "w":
@@ -184,4 +244,6 @@ class Tokenizer:
                 # "-" and "." inside names keep the phrase going (swe-bench, gpt-4o)
                 prev_word = None
             # whitespace keeps Latin phrases together
+        if self.config.korean_morphemes and _HANGUL.search(normalized):
+            tokens.extend(KoreanMorphemes.tokens(normalized))
         return tokens

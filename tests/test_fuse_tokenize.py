@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.lexical import BM25Index
-from index.tokenize import Tokenizer
+from index.lexical import BM25Index, BM25Params
+from index.tokenize import Tokenizer, TokenizerConfig
 from qa.entities import required_tokens
 from qa.fuse import (
     center_by_group,
@@ -50,11 +50,15 @@ def test_max_by_group() -> None:
 
 
 def test_bm25_matches_hand_computation() -> None:
-    idx = BM25Index.build([["a", "b"], ["b", "b", "c"]])
+    docs = [["a", "b"], ["b", "b", "c"]]
     # N=2; df(a)=1 -> idf=ln(1+(2-1+.5)/(1+.5))=ln 2; avgdl=2.5
-    # doc0: tf=1, dl=2 -> 1*2.2/(1+1.2*(0.25+0.75*0.8)) = 2.2/2.02
+    # k1=1.2, doc0: tf=1, dl=2 -> 1*2.2/(1+1.2*(0.25+0.75*0.8)) = 2.2/2.02
+    classic = BM25Index.build(docs, BM25Params(k1=1.2, b=0.75))
     expected = np.log(2) * 2.2 / 2.02
-    assert idx.scores(["a"]).tolist() == pytest.approx([expected, 0.0], rel=1e-5)
+    assert classic.scores(["a"]).tolist() == pytest.approx([expected, 0.0], rel=1e-5)
+    # default k1=0.5: 1*1.5/(1+0.5*0.85) = 1.5/1.425
+    idx = BM25Index.build(docs)
+    assert idx.scores(["a"]).tolist() == pytest.approx([np.log(2) * 1.5 / 1.425, 0.0], rel=1e-5)
 
 
 def test_tokenizer_aliases_cjk_bigrams_and_name_order() -> None:
@@ -78,3 +82,17 @@ def test_required_names_tell_near_identical_models_apart() -> None:
 def test_glossary_expands_across_languages() -> None:
     assert {"가격", "价格"} <= set(expand("What is the price?"))
     assert "price" in expand("하이쿠 가격은?")
+
+
+def test_korean_morphemes_match_across_endings() -> None:
+    tok = Tokenizer()
+    a, b = tok("모델을 공개했습니다"), tok("공개된 모델들은")
+    assert "k:공개" in a and "k:공개" in b
+    assert "k:모델" in a and "k:모델" in b
+    # particles and endings are not morpheme tokens
+    assert not any(t in ("k:을", "k:습니다", "k:은") for t in a + b)
+    # Chinese and English text get no morpheme tokens; bigrams-only config neither
+    assert not any(t.startswith("k:") for t in tok("模型已经发布 released"))
+    plain = Tokenizer(TokenizerConfig(korean_morphemes=""))
+    assert not any(t.startswith("k:") for t in plain("모델을 공개했습니다"))
+    assert TokenizerConfig().fingerprint() != TokenizerConfig(korean_morphemes="").fingerprint()
