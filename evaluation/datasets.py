@@ -126,7 +126,9 @@ def detect_format(path: Path) -> str:
     raise DatasetError(f"{path}: cannot tell the format; pass --format gold|squad|beir")
 
 
-def load_eval_set(path: Path, fmt: str = "auto", split: str = "test") -> EvalSet:
+def load_eval_set(
+    path: Path, fmt: str = "auto", split: str = "test", titles: bool = True
+) -> EvalSet:
     if not path.exists():
         raise DatasetError(f"evaluation set not found: {path}")
     if fmt == "auto":
@@ -134,7 +136,7 @@ def load_eval_set(path: Path, fmt: str = "auto", split: str = "test") -> EvalSet
     if fmt == "gold":
         return load_gold(path)
     if fmt == "squad":
-        return load_squad(path)
+        return load_squad(path, titles=titles)
     if fmt == "beir":
         return load_beir(path, split=split)
     raise DatasetError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -208,12 +210,14 @@ def _text_document(text: str, source: str, title: str) -> Document:
     return dataclasses.replace(doc, title=title, sections=sections)
 
 
-def load_squad(path: Path, titles: bool = False) -> EvalSet:
+def load_squad(path: Path, titles: bool = True) -> EvalSet:
     """SQuAD v1/v2-style JSON (KorQuAD, CMRC 2018): every paragraph is a document.
 
-    ``titles`` keeps the article title on each paragraph (off by default: the
-    title often names the question's subject, which makes retrieval easier
-    than on a real knowledge base).
+    ``titles`` keeps the Wikipedia article title on each paragraph, as every
+    chunk of the app's own articles carries its article title (and as DPR-style
+    retrievers index Wikipedia passages); without it a paragraph that says "he"
+    or "the band" never names its subject. ``titles=False`` gives the harder,
+    title-less variant (a different scratch index).
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))["data"]
@@ -255,7 +259,7 @@ def load_squad(path: Path, titles: bool = False) -> EvalSet:
     if not documents or not queries:
         raise DatasetError(f"{path}: no paragraphs with questions")
     return EvalSet(
-        name=path.stem,
+        name=path.stem if titles else f"{path.stem}-notitles",
         format="squad",
         queries=queries,
         documents=documents,

@@ -182,7 +182,8 @@ def test_gold_sets_of_the_project_load() -> None:
 
 
 def test_squad_loader_one_document_per_paragraph() -> None:
-    evalset = load_squad(EVAL / "squad_tiny.json")
+    evalset = load_squad(EVAL / "squad_tiny.json", titles=False)
+    assert evalset.name == "squad_tiny-notitles"
     assert [d.source for d in evalset.documents or []] == ["p00000.txt", "p00001.txt", "p00002.txt"]
     assert [q.qid for q in evalset.queries] == [
         "ko-1",
@@ -197,8 +198,8 @@ def test_squad_loader_one_document_per_paragraph() -> None:
     assert evalset.item_of_doc[doc.doc_id] == "p00001"
     first = evalset.first_documents(1)
     assert len(first.documents or []) == 1 and [q.qid for q in first.queries] == ["ko-1"]
-    titled = load_squad(EVAL / "squad_tiny.json", titles=True)
-    assert (titled.documents or [])[2].title == "茶园"
+    titled = load_squad(EVAL / "squad_tiny.json")  # titles by default
+    assert (titled.documents or [])[2].title == "茶园" and titled.name == "squad_tiny"
     assert evalset.limited(2).queries == evalset.queries[:2]
     sample = evalset.limited(2, seed=1)
     assert len(sample.queries) == 2 and sample.queries == evalset.limited(2, seed=1).queries
