@@ -13,6 +13,7 @@ app's index.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import tempfile
@@ -40,6 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--format", choices=FORMATS, default="auto", help="dataset format (default: by extension)"
     )
     p.add_argument("--split", default="test", help="BEIR qrels split (default test)")
+    p.add_argument(
+        "--no-titles",
+        dest="titles",
+        action="store_false",
+        help="SQuAD: index paragraphs without their article titles",
+    )
     p.add_argument(
         "--modes",
         default=",".join(DEFAULT_MODES),
@@ -139,7 +146,7 @@ def _cmd_eval(
     specs = parse_modes(args.modes)
     if args.limit is not None and args.limit < 1:
         raise EvalError("--limit must be at least 1")
-    evalset = load_eval_set(args.dataset, args.format, split=args.split)
+    evalset = load_eval_set(args.dataset, args.format, split=args.split, titles=args.titles)
     if args.max_docs is not None:
         if args.max_docs < 1 or evalset.documents is None:
             raise EvalError("--max-docs needs a SQuAD or BEIR set and N >= 1")
@@ -163,6 +170,11 @@ def _cmd_eval(
         embedder = load_embedder(settings.model, settings.batch_size)
     else:
         embedder = embedder_factory(settings)
+    second = None
+    if embedder_factory is None and any(s.mode != "lexical" for s in specs):
+        from index.second_encoder import load_second_encoder
+
+        second = load_second_encoder(settings.second_model)
     progress = _StderrProgress(sys.stderr)
     n_docs = len(evalset.documents or [])
     where = f"corpus {settings.corpus_dir}" if gold else f"{n_docs} documents"
@@ -172,32 +184,23 @@ def _cmd_eval(
         f"modes {', '.join(s.name for s in specs)}\n"
     )
     try:
-        if args.work is not None:
-            args.work.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            work = args.work
+            if work is None:
+                work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kb-eval-")))
+            work.mkdir(parents=True, exist_ok=True)
             report = run_eval(
                 evalset,
                 settings,
                 embedder,
                 specs,
-                args.work,
+                work,
                 chunker,
                 k=args.eval_k,
                 progress=progress,
                 ticker=progress,
+                second=second,
             )
-        else:
-            with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
-                report = run_eval(
-                    evalset,
-                    settings,
-                    embedder,
-                    specs,
-                    Path(tmp),
-                    chunker,
-                    k=args.eval_k,
-                    progress=progress,
-                    ticker=progress,
-                )
     finally:
         progress.close()
     report["code"] = _code_version()

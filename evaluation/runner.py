@@ -75,6 +75,7 @@ VARIANTS: dict[str, ModeSpec] = {
         ModeSpec("hybrid-noexpand", "hybrid", expand_query=False),
         ModeSpec("hybrid-nosentence", "hybrid", weight_changes={"sentence": 0.0}),
         ModeSpec("hybrid-noentity", "hybrid", weight_changes={"entity": 0.0}),
+        ModeSpec("hybrid-nosecond", "hybrid", weight_changes={"second": 0.0}),
         ModeSpec("dense-nocenter", "dense", center_languages=False),
         ModeSpec("lexical-noexpand", "lexical", expand_query=False),
     )
@@ -194,6 +195,7 @@ def prepare_index(
     work_dir: Path,
     chunker: ChunkerConfig,
     progress: Progress | None = None,
+    second: Embedder | None = None,
 ) -> tuple[KnowledgeIndex, IndexInfo]:
     """Build (or refresh) the scratch index for ``evalset`` and open it."""
     if evalset.documents is None:
@@ -205,7 +207,7 @@ def prepare_index(
         docs, skipped = evalset.documents, evalset.skipped_documents
     model_name = "lexical-only" if isinstance(embedder, NullEmbedder) else settings.model
     index_dir = index_dir_for(evalset, settings, model_name, work_dir, chunker)
-    report = build_index(docs, index_dir, embedder, chunker, progress=progress)
+    report = build_index(docs, index_dir, embedder, chunker, progress=progress, second=second)
     index = load_index(index_dir, embedder.model_id)
     info = IndexInfo(
         path=str(index_dir),
@@ -245,6 +247,7 @@ def run_mode(
     settings: Settings,
     k: int,
     ticker: Ticker | None = None,
+    second: QueryVectorCache | None = None,
 ) -> ModeResult:
     weights = {**settings.weights, **(spec.weight_changes or {})}
     retriever = HybridRetriever(
@@ -254,6 +257,7 @@ def run_mode(
         mode=spec.mode,
         center_languages=spec.center_languages,
         expand_query=spec.expand_query,
+        second=second,
     )
     answerer = (
         ExtractiveAnswerer(retriever, k=settings.top_k, min_evidence=settings.min_evidence)
@@ -264,11 +268,12 @@ def run_mode(
     out = ModeResult(spec)
     total = len(evalset.queries)
     for n, q in enumerate(evalset.queries, start=1):
-        if embedder is not None:
-            embedder.replayed = 0.0
+        caches = [c for c in (embedder, second) if c is not None]
+        for c in caches:
+            c.replayed = 0.0
         t0 = time.perf_counter()
         retrieval = retriever.retrieve(q.text, depth)
-        seconds = time.perf_counter() - t0 + (embedder.replayed if embedder is not None else 0.0)
+        seconds = time.perf_counter() - t0 + sum(c.replayed for c in caches)
         out.queries.append(_score_query(evalset, q, retrieval, k, seconds, answerer))
         if ticker:
             ticker(spec.name, n, total)
@@ -367,16 +372,18 @@ def run_eval(
     k: int = 10,
     progress: Progress | None = None,
     ticker: Ticker | None = None,
+    second: Embedder | None = None,
 ) -> dict[str, Any]:
     """Build the scratch index, run every mode, and return the JSON-able report."""
     if k < 1:
         raise EvalError("-k must be at least 1")
-    index, info = prepare_index(evalset, settings, embedder, work_dir, chunker, progress)
+    index, info = prepare_index(evalset, settings, embedder, work_dir, chunker, progress, second)
     cache = QueryVectorCache(embedder)
+    second_cache = QueryVectorCache(second) if second is not None else None
     modes: dict[str, Any] = {}
     for spec in specs:
         log.info("evaluating mode %s on %d questions", spec.name, len(evalset.queries))
-        result = run_mode(evalset, index, cache, spec, settings, k, ticker)
+        result = run_mode(evalset, index, cache, spec, settings, k, ticker, second_cache)
         modes[spec.name] = summarize(evalset, result)
     langs: dict[str, int] = {}
     for q in evalset.queries:
@@ -393,6 +400,7 @@ def run_eval(
         },
         "settings": {
             "model": embedder.model_id,
+            "second_model": second.model_id if second is not None else None,
             "chunk_size": chunker.chunk_size,
             "chunk_overlap": chunker.chunk_overlap,
             "k": k,

@@ -44,6 +44,8 @@ class Manifest:
     counts: dict[str, int]
     skipped: list[dict[str, str]] = field(default_factory=list)
     build: dict[str, Any] = field(default_factory=dict)
+    # the second encoder of the sentences (id, dim, runtime); empty: none
+    second_model: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """One top-level key per line, values compact: readable, and written by

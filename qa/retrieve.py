@@ -1,15 +1,20 @@
 """Retrieval over a loaded index: dense (chunks and sentences), lexical (BM25), hybrid.
 
-``HybridRetriever.retrieve`` scores every chunk with three signals:
+``HybridRetriever.retrieve`` scores every chunk with up to five signals:
 
 * ``dense``: cosine of the query and the chunk (title + section + text);
 * ``sentence``: best cosine of the query and any sentence of the chunk, so a
   one-line fact is not diluted by the rest of its passage;
-* ``lexical``: BM25 over CJK bigrams and Latin words, the query expanded with
-  the glossary's other-language words.
+* ``lexical``: BM25 over CJK bigrams, Korean morphemes and Latin words, the
+  query expanded with the glossary's other-language words;
+* ``entity``: article-level BM25 over names and numbers (which article is
+  *about* the model the question names);
+* ``second``: best sentence cosine under the second encoder, when the index
+  was built with one.
 
-Dense scores are centered per document language (the model otherwise prefers
-passages in the query's own language), scaled to [0, 1], and fused by weights.
+e5 scores are centered per document language (the model otherwise prefers
+passages in the query's own language); every signal is scaled to [0, 1] and
+the signals are fused by weights.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Protocol
 import numpy as np
 
 from index.embed import Embedder
-from index.lexical import BM25Index
+from index.lexical import BM25Index, BM25Params
 from index.store import KnowledgeIndex
 from ingest.document import Chunk
 from qa.fuse import center_by_group, max_by_group, max_scale, minmax, weighted_sum
@@ -30,7 +35,15 @@ from qa.glossary import expand
 
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4
-DEFAULT_WEIGHTS = {"dense": 0.0, "sentence": 0.3, "lexical": 0.2, "entity": 0.4}
+DEFAULT_WEIGHTS = {
+    "dense": 0.05,
+    "sentence": 0.3,
+    "lexical": 0.15,
+    "entity": 0.35,
+    "second": 0.1,
+}
+SIGNALS = tuple(DEFAULT_WEIGHTS)
+ENTITY_BM25 = BM25Params(k1=1.2, b=0.75)  # article-level: a name's repeats count longer
 _ENTITY_TOKEN = re.compile(r"^[a-z0-9][a-z0-9._]*$")
 
 
@@ -73,6 +86,7 @@ class HybridRetriever:
         mode: str = "hybrid",
         center_languages: bool = True,
         expand_query: bool = True,
+        second: Embedder | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -83,12 +97,16 @@ class HybridRetriever:
         self.mode = mode
         self.center_languages = center_languages
         self.expand_query = expand_query
+        # the second encoder takes part only when the index holds its vectors
+        self.second = second if index.second_vectors is not None else None
         w = dict(weights or DEFAULT_WEIGHTS)
         if mode == "dense":  # the two embedding signals only
             w = {"dense": w.get("dense") or 0.5, "sentence": w.get("sentence") or 0.5}
         elif mode == "lexical":
             w = {"lexical": 1.0}
-        kept = {k: v for k, v in w.items() if k in ("dense", "sentence", "lexical", "entity")}
+        if self.second is None:
+            w.pop("second", None)
+        kept = {k: v for k, v in w.items() if k in SIGNALS}
         total = sum(kept.values()) or 1.0
         self.weights = {k: v / total for k, v in kept.items()}  # fused scores stay in [0, 1]
         n_sent = np.bincount(index.sentence_chunk, minlength=len(index.chunks))
@@ -96,6 +114,7 @@ class HybridRetriever:
         self._entity_bm25: BM25Index | None = None
         self._chunk_doc = np.zeros(len(index.chunks), dtype=np.int64)
         self._doc_vocab: dict[str, set[str]] = {}
+        index.tokenizer.warm()
 
     def _entity_index(self) -> BM25Index:
         """Document-level BM25 over entity tokens (built lazily from the chunks).
@@ -119,7 +138,7 @@ class HybridRetriever:
                 tokens[row].extend(entity_tokens(self.index.tokenizer(c.text)))
             for doc_id, row in doc_rows.items():
                 self._doc_vocab[doc_id] = set(tokens[row])
-            self._entity_bm25 = BM25Index.build(tokens)
+            self._entity_bm25 = BM25Index.build(tokens, ENTITY_BM25)
         return self._entity_bm25
 
     def doc_vocabulary(self, doc_id: str) -> set[str]:
@@ -169,6 +188,8 @@ class HybridRetriever:
                     sims = center_by_group(sims, langs[self.index.sentence_chunk])
                 best = max_by_group(sims, self.index.sentence_chunk, n, fill=float(sims.min()))
                 components["sentence"] = minmax(best)
+            if self.second is not None and self.weights.get("second"):
+                components["second"] = self._second_scores(query)
         lexical, tokens = self._lexical(query)
         components["lexical"] = max_scale(lexical)
         if self.weights.get("entity"):
@@ -191,6 +212,18 @@ class HybridRetriever:
             for r, i in enumerate(order)
         ]
         return Retrieval(query, hits, qv, sentence_cosine, tokens)
+
+    def _second_scores(self, query: str) -> np.ndarray:
+        """Best sentence cosine per chunk under the second encoder, scaled to [0, 1]
+        (not centered: it has little preference for the query's language)."""
+        assert self.second is not None and self.index.second_vectors is not None
+        n = len(self.index.chunks)
+        vectors = self.index.second_vectors
+        q = self.second.encode_queries([query]).astype(np.float32)
+        d, idx = vectors.search(q, vectors.ntotal)
+        sims = np.empty(vectors.ntotal, dtype=np.float32)
+        sims[idx[0]] = d[0]
+        return minmax(max_by_group(sims, self.index.sentence_chunk, n, fill=float(sims.min())))
 
     def sentence_rows(self, chunk_row: int) -> range:
         return range(int(self.sentence_start[chunk_row]), int(self.sentence_start[chunk_row + 1]))

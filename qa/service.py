@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from index.embed import Embedder, load_embedder, same_model
 from index.manifest import BadIndexError
+from index.second_encoder import load_second_encoder
 from index.store import (
     BuildReport,
     KnowledgeIndex,
@@ -62,11 +63,17 @@ def check_query(text: str) -> str:
 
 class KnowledgeBase:
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, mode: str = "hybrid"
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        mode: str = "hybrid",
+        second: Embedder | None = None,
     ) -> None:
         self.settings = settings
         self.mode = mode
         self._embedder = embedder
+        self._second = second
+        self._second_loaded = second is not None
         self._lock = threading.Lock()
         self._state: tuple[KnowledgeIndex, HybridRetriever, ExtractiveAnswerer] | None = None
 
@@ -75,6 +82,14 @@ class KnowledgeBase:
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.model, self.settings.batch_size)
         return self._embedder
+
+    @property
+    def second(self) -> Embedder | None:
+        """The second encoder (None when ``second_model`` is none)."""
+        if not self._second_loaded:
+            self._second = load_second_encoder(self.settings.second_model)
+            self._second_loaded = True
+        return self._second
 
     # ------------------------------------------------------------ building
     def build(self, rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
@@ -92,6 +107,7 @@ class KnowledgeBase:
             skipped=skipped,
             rebuild=rebuild,
             progress=progress,
+            second=self.second,
         )
         self.reload()
         return report
@@ -110,11 +126,21 @@ class KnowledgeBase:
             index.manifest.check_model(model_id, lambda built: same_model(built, model_id))
         except BadIndexError as exc:
             raise UserError(str(exc)) from None
+        second = self.second if index.second_vectors is not None else None
+        if second is not None and index.manifest.second_model.get("id") != second.model_id:
+            log.warning(
+                "index sentences were embedded by %s, not %s: second encoder off until "
+                "the next `kb index`",
+                index.manifest.second_model.get("id"),
+                second.model_id,
+            )
+            second = None
         retriever = HybridRetriever(
             index,
             self.embedder,
             weights=self.settings.weights,
             mode=self.mode,
+            second=second,
         )
         answerer = ExtractiveAnswerer(
             retriever, k=self.settings.top_k, min_evidence=self.settings.min_evidence

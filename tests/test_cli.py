@@ -148,3 +148,12 @@ def test_index_mismatched_model_is_refused(corpus_kb: KnowledgeBase, tmp_path: P
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("kb: error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_second_encoder_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_SECOND_MODEL", "word2vec")
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    code, _ = _run(["search", "hello"])
+    assert code == 2
+    assert err.getvalue().strip() == "kb: error: second_model must be use3 or none, got 'word2vec'"

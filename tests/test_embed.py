@@ -83,3 +83,18 @@ def test_runtimes_of_the_same_weights_share_indexes(tiny_corpus: Path, tmp_path:
     manifest.check_model(converted, lambda built: same_model(built, converted))
     with pytest.raises(BadIndexError):
         manifest.check_model("st:/models/all-MiniLM-L6-v2")
+
+
+def test_second_encoder_matches_translations() -> None:
+    from index.second_encoder import load_second_encoder
+
+    use = load_second_encoder("use3")
+    assert use is not None and load_second_encoder("none") is None
+    with pytest.raises(EmbedderError):
+        load_second_encoder("word2vec")
+    q = use.encode_queries(["How much does the model cost?"])
+    p = use.encode_passages(["모델의 가격은 얼마입니까?", "这个城市的天气很好。"])
+    assert q.shape == (1, 512) and p.shape == (2, 512)
+    assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-4)
+    sims = (p @ q[0]).tolist()
+    assert sims[0] > sims[1] + 0.2  # the Korean translation, not the unrelated Chinese

@@ -75,6 +75,9 @@ def check_consistent(index: Path) -> tuple[Manifest, list[dict[str, Any]]]:
     assert BM25Index.load(build / "lexical").n_docs == len(chunks)
     keys = json.loads((build / "vector_keys.json").read_text("utf-8"))
     assert len(keys["chunks"]) == len(chunks) and len(keys["sentences"]) == n_sent
+    # the second encoder's vectors cover the same sentences (default settings)
+    assert faiss.read_index(str(build / "sentences_second.faiss")).ntotal == n_sent
+    assert len(keys["second_sentences"]) == n_sent
     assert manifest.counts["chunks"] == len(chunks)
     assert manifest.counts["documents"] == len(manifest.documents)
     assert {c["doc_id"] for c in chunks} == set(manifest.documents)
@@ -92,7 +95,7 @@ def vector_keys(index: Path) -> set[str]:
     build = current_build(index)
     assert build is not None
     keys = json.loads((build / "vector_keys.json").read_text("utf-8"))
-    return set(keys["chunks"]) | set(keys["sentences"])
+    return set(keys["chunks"]) | set(keys["sentences"]) | set(keys["second_sentences"])
 
 
 def test_add_change_remove_cycle(indexed: tuple[Path, Path]) -> None:

@@ -107,3 +107,33 @@ def test_modes_differ_and_lexical_needs_no_query_vector(corpus_kb: KnowledgeBase
     assert set(r.hits[0].scores) == {"lexical"}
     hybrid = corpus_kb.search("SWE-bench Verified 73.3%", 3)
     assert {"dense", "sentence", "lexical", "entity"} <= set(hybrid.hits[0].scores)
+
+
+def test_second_encoder_scores_every_sentence(corpus_kb: KnowledgeBase) -> None:
+    index = corpus_kb.index
+    assert index.second_vectors is not None
+    assert index.second_vectors.ntotal == index.sentence_vectors.ntotal
+    assert str(index.manifest.second_model["id"]).startswith("use3:")
+    assert index.manifest.second_model["dim"] == index.second_vectors.d == 512
+    hits = corpus_kb.search("Claude 3.5 Haiku 可以通过哪些平台调用?", 5).hits
+    assert all(0.0 <= h.scores["second"] <= 1.0 for h in hits)
+
+
+def test_second_encoder_is_optional_and_added_incrementally(
+    tiny_corpus: Path, tmp_path: Path, corpus_kb: KnowledgeBase
+) -> None:
+    base = corpus_kb.settings.replace(corpus_dir=tiny_corpus, index_dir=tmp_path / "index")
+    without = KnowledgeBase(base.replace(second_model="none"), corpus_kb.embedder)
+    first = without.build()
+    assert without.index.second_vectors is None and without.index.manifest.second_model == {}
+    assert "second" not in without.search("green tea", 3).hits[0].scores
+    sentences = without.index.sentence_vectors.ntotal
+
+    # turning it on embeds the sentences with the second encoder and nothing else
+    with_second = KnowledgeBase(base, corpus_kb.embedder, second=corpus_kb.second)
+    second = with_second.build()
+    assert second.chunks_embedded <= sentences < first.chunks_embedded
+    assert second.chunks_embedded > 0
+    assert with_second.index.second_vectors is not None
+    assert "second" in with_second.search("green tea", 3).hits[0].scores
+    assert with_second.build().chunks_embedded == 0
