@@ -254,8 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Result] = [eng]
     for rt in runtimes[1:]:
         assert rt.vectors is not None
-        p, q = rt.vectors, rt.queries(corpus.questions)
-        cos = np.concatenate([np.sum(ref_p * p, axis=1), np.sum(ref_q * q, axis=1)])
+        vp, vq = rt.vectors, rt.queries(corpus.questions)
+        cos = np.concatenate([np.sum(ref_p * vp, axis=1), np.sum(ref_q * vq, axis=1)])
         res = rt.result(n_tokens, {})
         res.extra.update(
             {
@@ -264,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "query_p50_ratio": res.query_p50_ms / eng.query_p50_ms,
                 "cosine_min": float(cos.min()),
                 "cosine_mean": float(cos.mean()),
-                **ranking_agreement(ref_p, ref_q, p, q, corpus.gold, args.k),
+                **ranking_agreement(ref_p, ref_q, vp, vq, corpus.gold, args.k),
             }
         )
         results.append(res)
