@@ -61,7 +61,7 @@ class EvalSet:
         """The qrels item a retrieved chunk stands for (for this query); a
         non-relevant gold chunk stands for itself, so it still takes a rank."""
         if self.format == "gold":
-            return EVIDENCE if contains_evidence(chunk, query.evidence) else chunk.chunk_id
+            return EVIDENCE if gold_relevant(chunk, query) else chunk.chunk_id
         return self.item_of_doc.get(chunk.doc_id, chunk.doc_id)
 
     def is_relevant(self, chunk: Chunk, query: EvalQuery) -> bool:
@@ -109,6 +109,22 @@ def contains_evidence(chunk: Chunk, evidence: Sequence[str]) -> bool:
         return True
     raw, text = _squash(chunk.raw), _squash(chunk.text)
     return any((s := _squash(e)) and (s in raw or s in text) for e in evidence)
+
+
+def _names_document(chunk: Chunk, name: str) -> bool:
+    """``name`` is the chunk's document: its id, its corpus path or file name."""
+    return name in (chunk.doc_id, chunk.source, chunk.source.rsplit("/", 1)[-1])
+
+
+def gold_relevant(chunk: Chunk, query: EvalQuery) -> bool:
+    """Gold relevance: the chunk holds an evidence string; an evidence entry that
+    names a document (id or file name) makes all of that document relevant; with
+    no evidence strings, any chunk of the listed ``doc_ids`` is."""
+    if query.evidence:
+        if any(_names_document(chunk, e) for e in query.evidence):
+            return True
+        return contains_evidence(chunk, query.evidence)
+    return any(_names_document(chunk, d) for d in query.doc_ids)
 
 
 # ---------------------------------------------------------------- detection
@@ -163,26 +179,30 @@ def load_gold(path: Path) -> EvalSet:
     queries: list[EvalQuery] = []
     seen: set[str] = set()
     for n, row in _read_jsonl(path):
-        try:
-            qid = str(row["id"])
-            question = str(row["question"])
-        except KeyError as exc:
-            raise DatasetError(f"{path}:{n}: missing field {exc}") from None
+        question = row.get("question", row.get("query"))
+        if not isinstance(question, str) or not question.strip():
+            raise DatasetError(f"{path}:{n}: missing field 'question'")
+        qid = str(row.get("id") or f"{path.stem}-{n}")
         if qid in seen:
             raise DatasetError(f"{path}:{n}: duplicate id {qid!r}")
         seen.add(qid)
-        answerable = bool(row.get("answerable", True))
-        evidence = tuple(str(e) for e in _as_list(row.get("evidence")))
-        if answerable and not evidence:
-            raise DatasetError(f"{path}:{n}: answerable question {qid!r} has no evidence")
+        answerable = _flag(row.get("answerable", True))
+        evidence = tuple(str(e) for e in _as_list(row.get("evidence")) if str(e).strip())
+        doc_ids = tuple(
+            str(d) for key in ("doc_ids", "doc_id") for d in _as_list(row.get(key)) if str(d)
+        )
+        if answerable and not evidence and not doc_ids:
+            raise DatasetError(
+                f"{path}:{n}: answerable question {qid!r} has no evidence and no doc_ids"
+            )
         queries.append(
             EvalQuery(
                 qid=qid,
                 text=question,
-                lang=str(row.get("lang") or detect_language(question)),
+                lang=str(row.get("lang") or row.get("language") or detect_language(question)),
                 qrels={EVIDENCE: 1} if answerable else {},
                 answerable=answerable,
-                doc_ids=tuple(str(d) for d in _as_list(row.get("doc_ids"))),
+                doc_ids=doc_ids,
                 evidence=evidence,
                 answer=str(row.get("answer") or ""),
             )
@@ -190,6 +210,13 @@ def load_gold(path: Path) -> EvalSet:
     if not queries:
         raise DatasetError(f"{path}: no questions")
     return EvalSet(name=path.stem, format="gold", queries=queries)
+
+
+def _flag(value: object) -> bool:
+    """``answerable``: true/false, or the strings "true"/"false", "yes"/"no", 1/0."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "no", "0", "")
+    return bool(value)
 
 
 def _as_list(value: object) -> list[object]:

@@ -22,6 +22,7 @@ from evaluation.datasets import (
     DatasetError,
     contains_evidence,
     detect_format,
+    gold_relevant,
     load_beir,
     load_eval_set,
     load_gold,
@@ -171,6 +172,28 @@ def test_gold_loader_and_evidence_matching() -> None:
     assert not contains_evidence(_chunk("flat tyres in 30 minutes"), q1.evidence)
     assert evalset.item_of(_chunk("no"), q1) == "d:0-2"
     assert evalset.item_of(_chunk("flat tyres in 20 minutes"), q1) == EVIDENCE
+
+
+def test_gold_loader_accepts_other_spellings_and_document_evidence(tmp_path: Path) -> None:
+    rows = [
+        # no id, "language", evidence naming a document by file name
+        {"question": "Who repairs bikes?", "language": "en", "evidence": "bike-shop.en.html"},
+        # only doc_ids: any chunk of that document is relevant
+        {"query": "찻집 어디?", "doc_id": "seoul-cafe.ko", "answerable": "true"},
+        {"question": "What is the GDP of Mars?", "answerable": "false"},
+    ]
+    path = tmp_path / "hidden.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    a, b, c = load_gold(path).queries
+    assert (a.qid, a.lang, b.qid, b.lang) == ("hidden-1", "en", "hidden-2", "ko")
+    assert b.answerable and b.doc_ids == ("seoul-cafe.ko",) and not c.answerable
+    bike = Chunk("b:0-4", "bike-shop.en", "bike-shop.en.html", "T", "T", "en", 0, 4, "x", "x")
+    cafe = Chunk("c:0-4", "seoul-cafe.ko", "seoul-cafe.ko.md", "T", "T", "ko", 0, 4, "x", "x")
+    assert gold_relevant(bike, a) and not gold_relevant(cafe, a)
+    assert gold_relevant(cafe, b) and not gold_relevant(bike, b)
+    path.write_text(json.dumps({"question": "x?"}), encoding="utf-8")
+    with pytest.raises(DatasetError, match="no evidence and no doc_ids"):
+        load_gold(path)
 
 
 def test_gold_sets_of_the_project_load() -> None:
