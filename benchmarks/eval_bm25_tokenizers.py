@@ -1,8 +1,9 @@
-"""Prototype for `kb eval` findings: BM25 tokenizations on SQuAD-style paragraph retrieval.
+"""BM25 tokenizations and k1 on SQuAD-style paragraph retrieval.
 
-Paragraph-level BM25 (no chunking, no embeddings) with the project tokenizer and
-alternatives (kiwipiepy morphemes for Korean, Han unigrams for Chinese). Not used
-by the app; prints one markdown row per tokenizer.
+Paragraph-level BM25 (no chunking, no embeddings, no titles): character bigrams
+alone, bigrams + kiwipiepy morphemes (the project's tokenizer), kiwipiepy alone,
+and Han unigrams for Chinese, each with k1 1.2 and 0.5 (the project's). Prints one
+markdown row per variant.
 
     python benchmarks/eval_bm25_tokenizers.py /work/shared/benchmarks/korquad_v1_dev.json [LIMIT]
 """
@@ -12,14 +13,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from evaluation.datasets import load_squad
 from evaluation.metrics import evaluate
-from index.lexical import BM25Index
-from index.tokenize import Tokenizer
+from index.lexical import BM25Index, BM25Params
+from index.tokenize import MORPHEME_PREFIX, Tokenizer, TokenizerConfig
 
 path = Path(sys.argv[1])
 limit = int(sys.argv[2]) if len(sys.argv) > 2 else None
@@ -27,20 +27,13 @@ es = load_squad(path).limited(limit)
 docs = es.documents or []
 ids = [es.item_of_doc[d.doc_id] for d in docs]
 texts = [d.clean_text for d in docs]
-base = Tokenizer()
+base = Tokenizer(TokenizerConfig(korean_morphemes=""))
+project = Tokenizer()
 HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
-
-kiwi: Any = None
 
 
 def kiwi_tokens(text: str) -> list[str]:
-    global kiwi
-    if kiwi is None:
-        from kiwipiepy import Kiwi
-
-        kiwi = Kiwi()
-    keep = ("NNG", "NNP", "NNB", "NR", "SL", "SN", "SH", "XR", "VV", "VA", "MAG")
-    return [t.form.lower() for t in kiwi.tokenize(text) if t.tag.startswith(keep)]
+    return [t for t in project(text) if t.startswith(MORPHEME_PREFIX)]
 
 
 def han_unigrams(text: str) -> list[str]:
@@ -48,19 +41,19 @@ def han_unigrams(text: str) -> list[str]:
 
 
 TOK: dict[str, Callable[[str], list[str]]] = {
-    "bigram (current)": base,
-    "bigram+kiwi": lambda t: base(t) + kiwi_tokens(t),
+    "bigram": base,
+    "bigram+kiwi (project)": project,
     "kiwi only": kiwi_tokens,
     "bigram+han-unigram": lambda t: base(t) + han_unigrams(t),
     "han-unigram only": lambda t: [x for x in base(t) if not HAN.search(x)] + han_unigrams(t),
 }
 lang = es.queries[0].lang
-names = [n for n in TOK if ("kiwi" in n) == (lang == "ko") or n.startswith("bigram (")]
+names = [n for n in TOK if ("kiwi" in n) == (lang == "ko") or n == "bigram"]
 qrels = {q.qid: q.qrels for q in es.queries}
-for name in names:
+for name, k1 in ((n, k1) for n in names for k1 in (1.2, 0.5)):
     tok = TOK[name]
     t0 = time.perf_counter()
-    bm = BM25Index.build([tok(t) for t in texts])
+    bm = BM25Index.build([tok(t) for t in texts], BM25Params(k1=k1))
     tb = time.perf_counter() - t0
     run = {}
     t0 = time.perf_counter()
@@ -71,7 +64,7 @@ for name in names:
     tq = (time.perf_counter() - t0) / len(es.queries) * 1000
     m = evaluate(qrels, run)
     print(
-        f"| {es.name} | {name} | "
+        f"| {es.name} | {name} | {k1} | "
         + " | ".join(
             f"{m[k]:.3f}" for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
         )
