@@ -32,17 +32,11 @@ from index.store import KnowledgeIndex
 from ingest.document import Chunk
 from qa.fuse import center_by_group, max_by_group, max_scale, minmax, weighted_sum
 from qa.glossary import expand
+from settings import Settings
 
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4
-DEFAULT_WEIGHTS = {
-    "dense": 0.05,
-    "sentence": 0.3,
-    "lexical": 0.15,
-    "entity": 0.35,
-    "second": 0.1,
-}
-SIGNALS = tuple(DEFAULT_WEIGHTS)
+SIGNALS = ("dense", "sentence", "lexical", "entity", "second")
 ENTITY_BM25 = BM25Params(k1=1.2, b=0.75)  # article-level: a name's repeats count longer
 _ENTITY_TOKEN = re.compile(r"^[a-z0-9][a-z0-9._]*$")
 
@@ -99,7 +93,7 @@ class HybridRetriever:
         self.expand_query = expand_query
         # the second encoder takes part only when the index holds its vectors
         self.second = second if index.second_vectors is not None else None
-        w = dict(weights or DEFAULT_WEIGHTS)
+        w = dict(weights or Settings().weights)  # the defaults live in settings.py
         if mode == "dense":  # the two embedding signals only
             w = {"dense": w.get("dense") or 0.5, "sentence": w.get("sentence") or 0.5}
         elif mode == "lexical":

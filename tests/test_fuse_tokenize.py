@@ -96,3 +96,10 @@ def test_korean_morphemes_match_across_endings() -> None:
     plain = Tokenizer(TokenizerConfig(korean_morphemes=""))
     assert not any(t.startswith("k:") for t in plain("모델을 공개했습니다"))
     assert TokenizerConfig().fingerprint() != TokenizerConfig(korean_morphemes="").fingerprint()
+
+
+def test_settings_weights_name_every_fusion_signal() -> None:
+    from qa.retrieve import SIGNALS
+    from settings import Settings
+
+    assert tuple(Settings().weights) == SIGNALS
