@@ -17,7 +17,6 @@ import argparse
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,8 +26,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 DATA_DIR = Path(os.environ.get("KB_BENCH_DATA", "/work/shared/benchmarks"))
 DATASETS = ("korquad_v1_dev.json", "cmrc2018_dev.json")
@@ -153,7 +150,7 @@ def engine_runtime(batch_size: int) -> Runtime:
 
 
 def torch_runtime(model_dir: Path, variant: str, batch_size: int) -> Runtime:
-    from index.e5_convert import PROMPTS, E5TorchEncoder, load_converted, optimize_for_cpu
+    from kb.index.e5_convert import PROMPTS, E5TorchEncoder, load_converted, optimize_for_cpu
 
     st = load_converted(model_dir)
     optimize_for_cpu(st, variant)
@@ -219,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import torch
 
-    from index.e5_convert import E5TorchEncoder, load_converted, prepare_model
+    from kb.index.e5_convert import E5TorchEncoder, load_converted, prepare_model
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -33,13 +33,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
-from index.embed import load_embedder  # noqa: E402
-from index.store import BuildReport  # noqa: E402
-from qa.service import KnowledgeBase  # noqa: E402
-from settings import Settings  # noqa: E402
+from kb.index.embed import load_embedder  # noqa: E402
+from kb.index.store import BuildReport  # noqa: E402
+from kb.qa.service import KnowledgeBase  # noqa: E402
+from kb.settings import Settings  # noqa: E402
 
 DATA_DIR = Path(os.environ.get("KB_BENCH_DATA", "/work/shared/benchmarks"))
 DATASETS = (("korquad_v1_dev.json", "ko"), ("cmrc2018_dev.json", "zh"))
@@ -157,7 +155,8 @@ def run(n_articles: int, workdir: Path) -> dict[str, Any]:
     proc = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "cli.py"),
+            "-m",
+            "kb",
             "index",
             "--corpus",
             str(corpus),

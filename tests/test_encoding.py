@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import cli
-from index.embed import Embedder
-from index.store import load_index
-from ingest.chunk import ChunkerConfig, chunk_document
-from ingest.document import Document
-from ingest.load import MAX_FILE_BYTES, IngestError, decode, load_bytes, load_corpus
+from kb import cli
+from kb.index.embed import Embedder
+from kb.index.store import load_index
+from kb.ingest.chunk import ChunkerConfig, chunk_document
+from kb.ingest.document import Document
+from kb.ingest.load import MAX_FILE_BYTES, IngestError, decode, load_bytes, load_corpus
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
 
@@ -122,7 +122,7 @@ def test_load_corpus_skips_bad_files_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     bad = _messy_corpus(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="ingest.load"):
+    with caplog.at_level(logging.WARNING, logger="kb.ingest.load"):
         docs, skipped = load_corpus(tmp_path)
     assert sorted(d.source for d in docs) == [
         "bike-shop.en.html",

@@ -15,9 +15,9 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-import cli
-from evaluation.command import cmd_eval
-from evaluation.datasets import (
+from kb import cli
+from kb.evaluation.command import cmd_eval
+from kb.evaluation.datasets import (
     EVIDENCE,
     DatasetError,
     contains_evidence,
@@ -29,9 +29,9 @@ from evaluation.datasets import (
     load_squad,
     read_qrels,
 )
-from evaluation.metrics import dedupe, evaluate, evaluate_by_group, latency_summary
-from evaluation.report import to_markdown, write_chart
-from evaluation.runner import (
+from kb.evaluation.metrics import dedupe, evaluate, evaluate_by_group, latency_summary
+from kb.evaluation.report import to_markdown, write_chart
+from kb.evaluation.runner import (
     VARIANTS,
     EvalError,
     ModeResult,
@@ -39,8 +39,8 @@ from evaluation.runner import (
     parse_modes,
     summarize,
 )
-from ingest.document import Chunk
-from settings import Settings
+from kb.ingest.document import Chunk
+from kb.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).resolve().parent / "fixtures"

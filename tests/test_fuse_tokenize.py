@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.lexical import BM25Index, BM25Params
-from index.tokenize import Tokenizer, TokenizerConfig
-from qa.entities import required_tokens
-from qa.fuse import (
+from kb.index.lexical import BM25Index, BM25Params
+from kb.index.tokenize import Tokenizer, TokenizerConfig
+from kb.qa.entities import required_tokens
+from kb.qa.fuse import (
     center_by_group,
     max_by_group,
     max_scale,
@@ -16,7 +16,7 @@ from qa.fuse import (
     reciprocal_rank_fusion,
     weighted_sum,
 )
-from qa.glossary import expand
+from kb.qa.glossary import expand
 
 
 def test_minmax_and_max_scale() -> None:
@@ -99,7 +99,7 @@ def test_korean_morphemes_match_across_endings() -> None:
 
 
 def test_settings_weights_name_every_fusion_signal() -> None:
-    from qa.retrieve import SIGNALS
-    from settings import Settings
+    from kb.qa.retrieve import SIGNALS
+    from kb.settings import Settings
 
     assert tuple(Settings().weights) == SIGNALS

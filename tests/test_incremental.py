@@ -20,14 +20,14 @@ from typing import Any
 import faiss
 import numpy as np
 
-import cli
-from index.embed import DelegatingEmbedder, Embedder, text_key
-from index.lexical import BM25Index
-from index.manifest import Manifest
-from index.store import current_build, load_index
-from index.watch import watch_corpus
-from qa.service import KnowledgeBase
-from settings import Settings
+from kb import cli
+from kb.index.embed import DelegatingEmbedder, Embedder, text_key
+from kb.index.lexical import BM25Index
+from kb.index.manifest import Manifest
+from kb.index.store import current_build, load_index
+from kb.index.watch import watch_corpus
+from kb.qa.service import KnowledgeBase
+from kb.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
@@ -268,7 +268,8 @@ def test_kb_index_watch_reindexes_and_stops_on_ctrl_c(indexed: tuple[Path, Path]
     proc = subprocess.Popen(
         [
             sys.executable,
-            str(ROOT / "cli.py"),
+            "-m",
+            "kb",
             "index",
             "--watch",
             "--json",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import cli
-from index.store import current_build, index_exists
+from kb import cli
+from kb.index.store import current_build, index_exists
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
 

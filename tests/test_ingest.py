@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunk import ChunkerConfig, chunk_document, split_sentences
-from ingest.clean import clean_html, clean_markdown
-from ingest.lang import detect_language
-from ingest.load import IngestError, decode, load_bytes, load_corpus
+from kb.ingest.chunk import ChunkerConfig, chunk_document, split_sentences
+from kb.ingest.clean import clean_html, clean_markdown
+from kb.ingest.lang import detect_language
+from kb.ingest.load import IngestError, decode, load_bytes, load_corpus
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

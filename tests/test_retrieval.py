@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.service import KnowledgeBase
+from kb.qa.service import KnowledgeBase
 
 SWE_QUESTIONS = [
     "What is Claude Haiku 4.5's SWE-bench Verified score?",

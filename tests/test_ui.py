@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import ui
-from index.embed import Embedder
-from qa.answer import NOT_FOUND, Answer
-from qa.cite import Citation
-from qa.service import KnowledgeBase
-from settings import Settings
+from kb import ui
+from kb.index.embed import Embedder
+from kb.qa.answer import NOT_FOUND, Answer
+from kb.qa.cite import Citation
+from kb.qa.service import KnowledgeBase
+from kb.settings import Settings
 
 HAIKU_Q = "What is Claude Haiku 4.5's SWE-bench Verified score?"
 ABSTAIN_Q = "What is the price of GPT-5?"

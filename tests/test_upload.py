@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.upload import (
+from kb.ingest.upload import (
     MAX_UPLOAD_BYTES,
     UploadError,
     check_size,

@@ -11,7 +11,7 @@ import itertools
 import re
 import unicodedata
 
-from index.tokenize import STOPWORDS, Tokenizer
+from kb.index.tokenize import STOPWORDS, Tokenizer
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]")

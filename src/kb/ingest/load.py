@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.clean import FORMATS, Cleaned, clean
-from ingest.document import Document, Section
-from ingest.lang import detect_language
+from kb.ingest.clean import FORMATS, Cleaned, clean
+from kb.ingest.document import Document, Section
+from kb.ingest.lang import detect_language
 
 log = logging.getLogger(__name__)
 

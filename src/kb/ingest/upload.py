@@ -14,8 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.document import Document
-from ingest.load import IngestError, doc_id_for, load_bytes
+from kb.ingest.document import Document
+from kb.ingest.load import IngestError, doc_id_for, load_bytes
 
 ALLOWED_EXTENSIONS = (".md", ".txt", ".html")
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024

@@ -21,10 +21,10 @@ from typing import Any
 
 import gradio as gr
 
-from index.embed import EmbedderError
-from index.manifest import BadIndexError
-from index.store import BuildLocked, BuildReport, Progress
-from ingest.upload import (
+from kb.index.embed import EmbedderError
+from kb.index.manifest import BadIndexError
+from kb.index.store import BuildLocked, BuildReport, Progress
+from kb.ingest.upload import (
     ALLOWED_EXTENSIONS,
     MAX_UPLOAD_BYTES,
     UploadError,
@@ -32,9 +32,9 @@ from ingest.upload import (
     save_upload,
     validate_upload,
 )
-from qa.answer import Answer
-from qa.cite import Citation
-from qa.service import KnowledgeBase, UserError
+from kb.qa.answer import Answer
+from kb.qa.cite import Citation
+from kb.qa.service import KnowledgeBase, UserError
 
 log = logging.getLogger(__name__)
 

@@ -41,13 +41,13 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index.embed import Embedder, text_key
-from index.lexical import BM25Index, BM25Params
-from index.manifest import FORMAT_VERSION, REBUILD_HINT, BadIndexError, DocEntry, Manifest
-from index.tokenize import Tokenizer, TokenizerConfig
-from ingest.chunk import ChunkerConfig, chunk_document
-from ingest.document import Chunk, Document, Sentence
-from ingest.load import Skipped
+from kb.index.embed import Embedder, text_key
+from kb.index.lexical import BM25Index, BM25Params
+from kb.index.manifest import FORMAT_VERSION, REBUILD_HINT, BadIndexError, DocEntry, Manifest
+from kb.index.tokenize import Tokenizer, TokenizerConfig
+from kb.ingest.chunk import ChunkerConfig, chunk_document
+from kb.ingest.document import Chunk, Document, Sentence
+from kb.ingest.load import Skipped
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +397,7 @@ def _ingest_fingerprint() -> str:
     reused only if this code is unchanged too (their vectors are reused either way
     when the texts come out the same). Computed once per process, so a long-running
     watcher keeps the fingerprint of the code it runs, not of later edits on disk."""
-    from ingest import chunk, clean, document, lang, load
+    from kb.ingest import chunk, clean, document, lang, load
 
     h = hashlib.sha256()
     for module in (chunk, clean, document, lang, load):

@@ -626,7 +626,7 @@ def load_converted(model_dir: Path, device: str = "cpu") -> Any:
     """Load a converted directory as a ``SentenceTransformer``."""
     from sentence_transformers import SentenceTransformer
 
-    from index.embed import _quiet_transformers
+    from kb.index.embed import _quiet_transformers
 
     _quiet_transformers()
     return SentenceTransformer(str(model_dir), device=device)
@@ -809,7 +809,7 @@ def prepare_model(
         import torch  # noqa: F401
     except ImportError as exc:
         raise ConversionError(f"torch/sentence-transformers unavailable: {exc}") from exc
-    from index.embed import _quiet_transformers
+    from kb.index.embed import _quiet_transformers
 
     _quiet_transformers()  # no weight-writing bars in the user's terminal
     log.warning("converting the bundled e5 model for torch (once; about a minute) into %s", target)

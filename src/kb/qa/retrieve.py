@@ -26,13 +26,13 @@ from typing import Protocol
 
 import numpy as np
 
-from index.embed import Embedder
-from index.lexical import BM25Index, BM25Params
-from index.store import KnowledgeIndex
-from ingest.document import Chunk
-from qa.fuse import center_by_group, max_by_group, max_scale, minmax, weighted_sum
-from qa.glossary import expand
-from settings import Settings
+from kb.index.embed import Embedder
+from kb.index.lexical import BM25Index, BM25Params
+from kb.index.store import KnowledgeIndex
+from kb.ingest.document import Chunk
+from kb.qa.fuse import center_by_group, max_by_group, max_scale, minmax, weighted_sum
+from kb.qa.glossary import expand
+from kb.settings import Settings
 
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4

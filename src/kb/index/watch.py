@@ -20,7 +20,7 @@ from pathlib import Path
 
 from watchfiles import Change, watch
 
-from ingest.clean import FORMATS
+from kb.ingest.clean import FORMATS
 
 log = logging.getLogger(__name__)
 

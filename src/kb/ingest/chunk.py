@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from ingest.document import Chunk, Document, Sentence
+from kb.ingest.document import Chunk, Document, Sentence
 
 SEPARATORS = [
     "\n\n",

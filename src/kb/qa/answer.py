@@ -14,12 +14,12 @@ from typing import Protocol
 
 import numpy as np
 
-from index.store import KnowledgeIndex
-from ingest.document import Sentence
-from qa.cite import Citation, make_citation
-from qa.entities import required_tokens
-from qa.glossary import expand
-from qa.retrieve import HybridRetriever, Retrieval
+from kb.index.store import KnowledgeIndex
+from kb.ingest.document import Sentence
+from kb.qa.cite import Citation, make_citation
+from kb.qa.entities import required_tokens
+from kb.qa.glossary import expand
+from kb.qa.retrieve import HybridRetriever, Retrieval
 
 NOT_FOUND = {
     "en": "The knowledge base does not contain an answer to this question.",

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from index.embed import Embedder, EmbedderError, _batches, _normalize
+from kb.index.embed import Embedder, EmbedderError, _batches, _normalize
 
 log = logging.getLogger(__name__)
 

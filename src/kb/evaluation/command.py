@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from evaluation.datasets import FORMATS, DatasetError, load_eval_set
-from evaluation.report import to_json, to_markdown, write_chart
-from evaluation.runner import DEFAULT_MODES, VARIANTS, EvalError, parse_modes, run_eval
-from ingest.chunk import ChunkerConfig
-from settings import Settings, SettingsError
+from kb.evaluation.datasets import FORMATS, DatasetError, load_eval_set
+from kb.evaluation.report import to_json, to_markdown, write_chart
+from kb.evaluation.runner import DEFAULT_MODES, VARIANTS, EvalError, parse_modes, run_eval
+from kb.ingest.chunk import ChunkerConfig
+from kb.settings import Settings, SettingsError
 
 log = logging.getLogger("kb.eval")
 
@@ -161,18 +161,18 @@ def _cmd_eval(
     settings.validate()
     chunker = ChunkerConfig(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     if embedder_factory is None and all(s.mode == "lexical" for s in specs) and not args.model:
-        from evaluation.runner import NullEmbedder
+        from kb.evaluation.runner import NullEmbedder
 
         embedder: Any = NullEmbedder()  # lexical only: skip the (slow) embedding
     elif embedder_factory is None:
-        from index.embed import load_embedder
+        from kb.index.embed import load_embedder
 
         embedder = load_embedder(settings.model, settings.batch_size)
     else:
         embedder = embedder_factory(settings)
     second = None
     if embedder_factory is None and any(s.mode != "lexical" for s in specs):
-        from index.second_encoder import load_second_encoder
+        from kb.index.second_encoder import load_second_encoder
 
         second = load_second_encoder(settings.second_model)
     progress = _StderrProgress(sys.stderr)
@@ -225,7 +225,7 @@ def _code_version() -> dict[str, object]:
     """The commit evaluated and which pipeline files differ from it (best effort)."""
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent  # the kb package
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -236,7 +236,7 @@ def _code_version() -> dict[str, object]:
             check=True,
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--", "qa", "index", "ingest", "settings.py"],
+            ["git", "status", "--porcelain", "--", "."],
             cwd=root,
             capture_output=True,
             text=True,

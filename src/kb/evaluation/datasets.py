@@ -22,9 +22,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.document import Chunk, Document
-from ingest.lang import detect_language
-from ingest.load import IngestError, load_bytes
+from kb.ingest.document import Chunk, Document
+from kb.ingest.lang import detect_language
+from kb.ingest.load import IngestError, load_bytes
 
 EVIDENCE = "EVIDENCE"
 FORMATS = ("auto", "gold", "squad", "beir")

@@ -11,10 +11,10 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from index.embed import Embedder, load_embedder, same_model
-from index.manifest import BadIndexError
-from index.second_encoder import load_second_encoder
-from index.store import (
+from kb.index.embed import Embedder, load_embedder, same_model
+from kb.index.manifest import BadIndexError
+from kb.index.second_encoder import load_second_encoder
+from kb.index.store import (
     BuildReport,
     KnowledgeIndex,
     Progress,
@@ -22,11 +22,11 @@ from index.store import (
     current_build,
     load_index,
 )
-from ingest.chunk import ChunkerConfig
-from ingest.load import IngestError, load_corpus
-from qa.answer import Answer, ExtractiveAnswerer
-from qa.retrieve import HybridRetriever, Retrieval
-from settings import Settings
+from kb.ingest.chunk import ChunkerConfig
+from kb.ingest.load import IngestError, load_corpus
+from kb.qa.answer import Answer, ExtractiveAnswerer
+from kb.qa.retrieve import HybridRetriever, Retrieval
+from kb.settings import Settings
 
 log = logging.getLogger(__name__)
 

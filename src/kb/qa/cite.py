@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.document import Chunk, Sentence
+from kb.ingest.document import Chunk, Sentence
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from index.embed import EmbedderError
-from index.manifest import BadIndexError
-from index.store import BuildLocked, BuildReport, Progress
-from qa.retrieve import Retrieval
-from qa.service import KnowledgeBase, UserError, ensure_index
-from settings import Settings, SettingsError
+from kb.index.embed import EmbedderError
+from kb.index.manifest import BadIndexError
+from kb.index.store import BuildLocked, BuildReport, Progress
+from kb.qa.retrieve import Retrieval
+from kb.qa.service import KnowledgeBase, UserError, ensure_index
+from kb.settings import Settings, SettingsError
 
 log = logging.getLogger("kb")
 
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 7860)")
 
-    from evaluation.command import add_arguments as add_eval_arguments
+    from kb.evaluation.command import add_arguments as add_eval_arguments
 
     p = sub.add_parser("eval", help="measure retrieval quality on a gold set or a QA benchmark")
     add_eval_arguments(p)
@@ -205,7 +205,7 @@ def _watch_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> in
     one line per build on ``out``; errors are one line on stderr and watching goes on."""
     import time
 
-    from index.watch import watch_corpus
+    from kb.index.watch import watch_corpus
 
     if args.debounce <= 0:
         raise UserError(f"--debounce must be positive, got {args.debounce}")
@@ -280,7 +280,7 @@ def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
-    import ui
+    from kb import ui
 
     if not kb.has_index():
         out.write(
@@ -307,7 +307,7 @@ def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_model(args: argparse.Namespace, out: TextIO) -> int:
-    from index.e5_convert import ConversionError, prepare_model
+    from kb.index.e5_convert import ConversionError, prepare_model
 
     try:
         path = prepare_model(cache_dir=args.cache_dir, force=args.force)
@@ -348,7 +348,7 @@ def main(
         if args.command == "model":
             return cmd_model(args, out)
         if args.command == "eval":
-            from evaluation.command import cmd_eval
+            from kb.evaluation.command import cmd_eval
 
             return cmd_eval(kb.settings, args, out)
     except (UserError, SettingsError, BadIndexError, BuildLocked, EmbedderError) as exc:

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.datasets import EvalQuery, EvalSet
-from evaluation.metrics import (
+from kb.evaluation.datasets import EvalQuery, EvalSet
+from kb.evaluation.metrics import (
     METRICS,
     dedupe,
     evaluate,
@@ -29,13 +29,13 @@ from evaluation.metrics import (
     latency_summary,
     rate,
 )
-from index.embed import DelegatingEmbedder, Embedder
-from index.store import KnowledgeIndex, Progress, build_index, load_index
-from ingest.chunk import ChunkerConfig
-from ingest.load import load_corpus
-from qa.answer import ExtractiveAnswerer
-from qa.retrieve import HybridRetriever, Retrieval
-from settings import Settings
+from kb.index.embed import DelegatingEmbedder, Embedder
+from kb.index.store import KnowledgeIndex, Progress, build_index, load_index
+from kb.ingest.chunk import ChunkerConfig
+from kb.ingest.load import load_corpus
+from kb.qa.answer import ExtractiveAnswerer
+from kb.qa.retrieve import HybridRetriever, Retrieval
+from kb.settings import Settings
 
 log = logging.getLogger(__name__)
 
