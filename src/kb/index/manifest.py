@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentences carry list/table roles, chunks their blocks
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `kb index --rebuild`"
 

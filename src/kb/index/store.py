@@ -46,7 +46,7 @@ from kb.index.lexical import BM25Index, BM25Params
 from kb.index.manifest import FORMAT_VERSION, REBUILD_HINT, BadIndexError, DocEntry, Manifest
 from kb.index.tokenize import Tokenizer, TokenizerConfig
 from kb.ingest.chunk import ChunkerConfig, chunk_document
-from kb.ingest.document import Chunk, Document, Sentence
+from kb.ingest.document import Block, Chunk, Document, Sentence
 from kb.ingest.load import Skipped
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,8 @@ def _chunk_to_json(c: Chunk) -> str:
             "end": c.end,
             "text": c.text,
             "raw": c.raw,
-            "sentences": [[s.start, s.end, s.text] for s in c.sentences],
+            "sentences": [_sentence_to_json(s) for s in c.sentences],
+            "blocks": [_block_to_json(b) for b in c.blocks],
         },
         ensure_ascii=False,
     )
@@ -221,7 +222,44 @@ def _chunk_from_json(line: str) -> Chunk:
         end=int(d["end"]),
         text=d["text"],
         raw=d["raw"],
-        sentences=tuple(Sentence(int(s), int(e), str(t)) for s, e, t in d["sentences"]),
+        sentences=tuple(_sentence_from_json(s) for s in d["sentences"]),
+        blocks=tuple(_block_from_json(b) for b in d.get("blocks", [])),
+    )
+
+
+def _sentence_to_json(s: Sentence) -> list[object]:
+    return [s.start, s.end, s.text, s.role, s.block] if s.role else [s.start, s.end, s.text]
+
+
+def _sentence_from_json(v: list[Any]) -> Sentence:
+    if len(v) == 5:
+        return Sentence(int(v[0]), int(v[1]), str(v[2]), str(v[3]), int(v[4]))
+    return Sentence(int(v[0]), int(v[1]), str(v[2]))
+
+
+def _block_to_json(b: Block) -> dict[str, object]:
+    return {
+        "kind": b.kind,
+        "section": b.section,
+        "start": b.start,
+        "end": b.end,
+        "raw": b.raw,
+        "lead": _sentence_to_json(b.lead) if b.lead is not None else None,
+        "header": _sentence_to_json(b.header) if b.header is not None else None,
+        "items": [_sentence_to_json(s) for s in b.items],
+    }
+
+
+def _block_from_json(d: dict[str, Any]) -> Block:
+    return Block(
+        kind=str(d["kind"]),
+        section=str(d["section"]),
+        start=int(d["start"]),
+        end=int(d["end"]),
+        raw=str(d["raw"]),
+        lead=_sentence_from_json(d["lead"]) if d.get("lead") else None,
+        header=_sentence_from_json(d["header"]) if d.get("header") else None,
+        items=tuple(_sentence_from_json(s) for s in d["items"]),
     )
 
 
@@ -397,10 +435,10 @@ def _ingest_fingerprint() -> str:
     reused only if this code is unchanged too (their vectors are reused either way
     when the texts come out the same). Computed once per process, so a long-running
     watcher keeps the fingerprint of the code it runs, not of later edits on disk."""
-    from kb.ingest import chunk, clean, document, lang, load
+    from kb.ingest import chunk, clean, document, lang, load, structure
 
     h = hashlib.sha256()
-    for module in (chunk, clean, document, lang, load):
+    for module in (chunk, clean, document, lang, load, structure):
         file = getattr(module, "__file__", None)
         if file:
             h.update(Path(file).read_bytes())

@@ -9,12 +9,14 @@ located in the clean text and mapped back to original-file offsets.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from kb.ingest.document import Chunk, Document, Sentence
+from kb.ingest.document import Block, Chunk, Document, Sentence
+from kb.ingest.structure import find_blocks
 
 SEPARATORS = [
     "\n\n",
@@ -115,19 +117,40 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _roles(doc: Document) -> tuple[list[Block], list[tuple[int, int, str, int]]]:
+    """The document's blocks, and (clean start, clean end, role, block number) of
+    each of their lines, sorted by position."""
+    blocks: list[Block] = []
+    lines: list[tuple[int, int, str, int]] = []
+    for block, spans in find_blocks(doc):
+        lines.extend((s, e, role, len(blocks)) for s, e, role in spans)
+        blocks.append(block)
+    lines.sort()
+    return blocks, lines
+
+
 def chunk_document(doc: Document, cfg: ChunkerConfig) -> list[Chunk]:
     clean = doc.clean_text
     pieces: list[_Piece] = []
     for sec in doc.sections:
         pieces.extend(_split_section(clean[sec.start : sec.end], sec.start, sec.title, cfg))
+    blocks, lines = _roles(doc)
+    starts = [line[0] for line in lines]
     chunks = []
     for p in _merge_small(pieces, cfg, clean):
         text = clean[p.start : p.end]
         start, end = doc.orig_span(p.start, p.end)
         sentences = []
+        used: dict[int, int] = {}  # document block number -> position in this chunk's blocks
         for s, e in split_sentences(text):
-            o_start, o_end = doc.orig_span(p.start + s, p.start + e)
-            sentences.append(Sentence(o_start, o_end, text[s:e]))
+            c_start, c_end = p.start + s, p.start + e
+            o_start, o_end = doc.orig_span(c_start, c_end)
+            role, block = "", -1
+            i = bisect.bisect_right(starts, c_start) - 1
+            if i >= 0 and lines[i][0] <= c_start and c_end <= lines[i][1]:
+                role = lines[i][2]
+                block = used.setdefault(lines[i][3], len(used))
+            sentences.append(Sentence(o_start, o_end, text[s:e], role, block))
         chunks.append(
             Chunk(
                 chunk_id=f"{doc.doc_id}:{start}-{end}",
@@ -141,6 +164,7 @@ def chunk_document(doc: Document, cfg: ChunkerConfig) -> list[Chunk]:
                 text=text,
                 raw=doc.text[start:end],
                 sentences=tuple(sentences),
+                blocks=tuple(blocks[b] for b in used),
             )
         )
     return chunks

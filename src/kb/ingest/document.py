@@ -41,11 +41,41 @@ class Document:
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence inside a chunk; offsets index the original file text."""
+    """A sentence inside a chunk; offsets index the original file text.
+
+    ``role`` places it in a list or table (``lead``, ``item``, ``header``, ``row``;
+    empty for prose) and ``block`` is then its block's position in ``Chunk.blocks``.
+    """
 
     start: int
     end: int
     text: str  # cleaned sentence text
+    role: str = ""
+    block: int = -1
+
+
+@dataclass(frozen=True)
+class Block:
+    """A list (lead-in line and items) or a table (header and rows) of a document,
+    found at indexing time (``ingest/structure.py``). ``raw`` is the file text from
+    ``start`` to ``end``, so a citation of the whole block can quote it even where
+    the block runs past the chunk that was retrieved."""
+
+    kind: str  # "list" | "table"
+    section: str
+    start: int
+    end: int
+    raw: str
+    lead: Sentence | None
+    header: Sentence | None
+    items: tuple[Sentence, ...]
+
+    def cells(self, row: Sentence) -> list[str]:
+        return [c.strip() for c in row.text.split("\t")]
+
+    @property
+    def columns(self) -> list[str]:
+        return self.cells(self.header) if self.header is not None else []
 
 
 @dataclass(frozen=True)
@@ -63,6 +93,8 @@ class Chunk:
     text: str  # cleaned text (what is embedded and tokenized)
     raw: str  # the original file text from start to end (what a citation shows)
     sentences: tuple[Sentence, ...] = ()
+    # the lists and tables its sentences belong to (whole, even past the chunk's end)
+    blocks: tuple[Block, ...] = ()
 
     def header(self) -> str:
         """Title and section, prepended to the text for embedding and BM25."""

@@ -164,27 +164,26 @@ class ExtractiveAnswerer:
         tok = self.index.tokenizer
         names = required_tokens(question, tok)
         usable = [
-            i for i, h in enumerate(hits) if names <= self.retriever.doc_vocabulary(h.chunk.doc_id)
+            i for i, h in enumerate(hits) if names <= retrieval.doc_names.get(h.chunk.doc_id, set())
         ][: self.passages_considered]
         if not usable:
             return self._not_found(question)
         figure_re = asked_figure(question)
         q_expanded = set(tok(question)) | {t for w in expand(question) for t in tok(w)}
-        cos_by_lang = self._language_means(retrieval)
+        cos_by_lang = retrieval.language_offsets
         best_hit = hits[usable[0]].score or 1.0
         candidates: list[_Candidate] = []
         for rank, h_i in enumerate(usable):
             hit = hits[h_i]
-            rows = self.retriever.sentence_rows(hit.row)
-            for s_i, s_row in enumerate(rows):
-                sentence = hit.chunk.sentences[s_i]
+            for s_i, sentence in enumerate(hit.chunk.sentences):
+                s_row = s_i
                 figure = None
                 if figure_re is not None:
                     m = figure_re.search(sentence.text)
                     if m is None:
                         continue
                     figure = m.group(0).strip()
-                raw = retrieval.sentence_cosine.get(s_row, 0.0)
+                raw = hit.sentence_scores[s_i] if hit.sentence_scores else 0.0
                 cos = raw - cos_by_lang.get(hit.chunk.lang, 0.0)
                 overlap = self._lexical_overlap(q_expanded, sentence.text)
                 score = cos + 0.3 * overlap + 0.15 * (hit.score / best_hit) - 0.03 * rank
@@ -200,7 +199,7 @@ class ExtractiveAnswerer:
             return self._not_found(question, confidence)
         chosen = [top]
         for c in candidates[1:3]:
-            if c.score >= top.score - 0.02 and c.sentence_row != top.sentence_row:
+            if c.score >= top.score - 0.02 and c.sentence != top.sentence:
                 chosen.append(c)
                 break
         citations: list[Citation] = []
@@ -222,16 +221,6 @@ class ExtractiveAnswerer:
         if not query_tokens:
             return 0.0
         return len(query_tokens & set(self.index.tokenizer(sentence))) / len(query_tokens)
-
-    def _language_means(self, retrieval: Retrieval) -> dict[str, float]:
-        """Mean sentence cosine per document language, to center like retrieval does."""
-        if not retrieval.sentence_cosine:
-            return {}
-        rows = np.fromiter(retrieval.sentence_cosine.keys(), dtype=np.int64)
-        vals = np.fromiter(retrieval.sentence_cosine.values(), dtype=np.float64)
-        langs = self.index.doc_langs[self.index.sentence_chunk[rows]]
-        overall = float(vals.mean())
-        return {str(g): float(vals[langs == g].mean()) - overall for g in np.unique(langs)}
 
     def _confidence(self, top: _Candidate, named: bool, lexical_only: bool = False) -> float:
         """Evidence strength in [0, 1] from the best sentence's raw cosine.

@@ -54,17 +54,24 @@ class Hit:
     rank: int
     row: int  # the chunk's position in the index (its vector and sentence rows)
     scores: dict[str, float] = field(default_factory=dict)  # per-signal, normalized
+    # raw e5 cosine of the query and each of ``chunk.sentences`` (empty: lexical mode)
+    sentence_scores: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
 class Retrieval:
-    """Hits plus what the answerer reuses (query vector, raw sentence cosines)."""
+    """Hits plus what the answer stage reads besides them: the query vector, the
+    per-language offset of sentence cosines (e5 scores passages in the question's
+    own language higher), and the names and numbers each hit's article mentions."""
 
     query: str
     hits: list[Hit]
     query_vector: np.ndarray | None
-    sentence_cosine: dict[int, float]  # sentence row -> raw cosine (dense modes)
     query_tokens: list[str]
+    # document language -> mean sentence cosine of its sentences minus the overall mean
+    language_offsets: dict[str, float] = field(default_factory=dict)
+    # document id -> entity tokens (names, numbers, name_version pairs) of the article
+    doc_names: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class Retriever(Protocol):
@@ -107,7 +114,7 @@ class HybridRetriever:
         self.sentence_start = np.concatenate([[0], np.cumsum(n_sent)]).astype(np.int64)
         self._entity_bm25: BM25Index | None = None
         self._chunk_doc = np.zeros(len(index.chunks), dtype=np.int64)
-        self._doc_vocab: dict[str, set[str]] = {}
+        self._doc_vocab: dict[str, frozenset[str]] = {}
         index.tokenizer.warm()
 
     def _entity_index(self) -> BM25Index:
@@ -131,14 +138,14 @@ class HybridRetriever:
                     tokens[row].extend(entity_tokens(self.index.tokenizer(c.title)) * 3)
                 tokens[row].extend(entity_tokens(self.index.tokenizer(c.text)))
             for doc_id, row in doc_rows.items():
-                self._doc_vocab[doc_id] = set(tokens[row])
+                self._doc_vocab[doc_id] = frozenset(tokens[row])
             self._entity_bm25 = BM25Index.build(tokens, ENTITY_BM25)
         return self._entity_bm25
 
-    def doc_vocabulary(self, doc_id: str) -> set[str]:
+    def doc_vocabulary(self, doc_id: str) -> frozenset[str]:
         """Entity tokens (names, numbers, their pairs) the article mentions."""
         self._entity_index()
-        return self._doc_vocab.get(doc_id, set())
+        return self._doc_vocab.get(doc_id, frozenset())
 
     def search(self, query: str, k: int) -> list[Hit]:
         return self.retrieve(query, k).hits
@@ -157,10 +164,11 @@ class HybridRetriever:
     def retrieve(self, query: str, k: int) -> Retrieval:
         n = len(self.index.chunks)
         if n == 0:
-            return Retrieval(query, [], None, {}, [])
+            return Retrieval(query, [], None, [])
         components: dict[str, np.ndarray] = {}
         qv: np.ndarray | None = None
-        sentence_cosine: dict[int, float] = {}
+        sims: np.ndarray | None = None
+        offsets: dict[str, float] = {}
         if self.mode != "lexical":
             assert self.embedder is not None
             qv = self.embedder.encode_queries([query])[0]
@@ -177,10 +185,16 @@ class HybridRetriever:
                 sd, sidx = self.index.sentence_vectors.search(q, ns)
                 sims = np.empty(ns, dtype=np.float32)
                 sims[sidx[0]] = sd[0]
-                sentence_cosine = {int(i): float(s) for i, s in zip(sidx[0], sd[0], strict=True)}
-                if self.center_languages:
-                    sims = center_by_group(sims, langs[self.index.sentence_chunk])
-                best = max_by_group(sims, self.index.sentence_chunk, n, fill=float(sims.min()))
+                sent_langs = langs[self.index.sentence_chunk]
+                overall = float(sims.mean())
+                offsets = {
+                    str(g): float(sims[sent_langs == g].mean()) - overall
+                    for g in np.unique(sent_langs)
+                }
+                centered = center_by_group(sims, sent_langs) if self.center_languages else sims
+                best = max_by_group(
+                    centered, self.index.sentence_chunk, n, fill=float(centered.min())
+                )
                 components["sentence"] = minmax(best)
             if self.second is not None and self.weights.get("second"):
                 components["second"] = self._second_scores(query)
@@ -202,10 +216,16 @@ class HybridRetriever:
                 rank=r + 1,
                 row=int(i),
                 scores={name: float(v[i]) for name, v in components.items()},
+                sentence_scores=(
+                    tuple(float(x) for x in sims[self.sentence_rows(int(i))])
+                    if sims is not None
+                    else ()
+                ),
             )
             for r, i in enumerate(order)
         ]
-        return Retrieval(query, hits, qv, sentence_cosine, tokens)
+        doc_names = {h.chunk.doc_id: self.doc_vocabulary(h.chunk.doc_id) for h in hits}
+        return Retrieval(query, hits, qv, tokens, offsets, doc_names)
 
     def _second_scores(self, query: str) -> np.ndarray:
         """Best sentence cosine per chunk under the second encoder, scaled to [0, 1]
