@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
-_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
-_KANA = re.compile(r"[\u3040-\u30ff]")
-_LATIN = re.compile(r"[A-Za-z]")
+from kb.scripts import HAN_RE as _HAN
+from kb.scripts import HANGUL_RE as _HANGUL
+from kb.scripts import KANA_RE as _KANA
+from kb.scripts import LATIN_RE as _LATIN
 
 
 def detect_language(text: str) -> str:

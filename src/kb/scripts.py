@@ -1,0 +1,35 @@
+"""The one table of writing systems: character classes for Hangul, Han, Kana and
+Latin, used by language detection, the tokenizer, name finding and the answers."""
+
+from __future__ import annotations
+
+import re
+
+# character-class bodies (without brackets), to compose into larger patterns
+HANGUL = "\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f"  # syllables, jamo, compatibility jamo
+HANGUL_SYLLABLES = "\uac00-\ud7a3"
+HAN = "\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff"  # unified, extension A, compatibility
+KANA = "\u3040-\u30ff"
+LATIN = "A-Za-z"
+
+HANGUL_RE = re.compile(f"[{HANGUL}]")
+HAN_RE = re.compile(f"[{HAN}]")
+KANA_RE = re.compile(f"[{KANA}]")
+LATIN_RE = re.compile(f"[{LATIN}]")
+CJK_RE = re.compile(f"[{HANGUL}{HAN}{KANA}]")
+
+
+def has_cjk(text: str) -> bool:
+    return CJK_RE.search(text) is not None
+
+
+def question_language(text: str) -> str:
+    """The language of a short text such as a question: any Hangul is Korean, then
+    Kana Japanese, then Han Chinese, else English."""
+    if HANGUL_RE.search(text):
+        return "ko"
+    if KANA_RE.search(text):
+        return "ja"
+    if HAN_RE.search(text):
+        return "zh"
+    return "en"
