@@ -11,8 +11,9 @@ import pytest
 
 from kb import ui
 from kb.index.embed import Embedder
-from kb.qa.answer import NOT_FOUND, Answer
+from kb.qa.answer import Answer
 from kb.qa.cite import Citation
+from kb.qa.lexicon import load_lexicon
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 
@@ -83,7 +84,7 @@ def test_follow_up_keeps_history(corpus_kb: KnowledgeBase) -> None:
 
 def test_abstain_shows_not_found_and_no_passages(corpus_kb: KnowledgeBase) -> None:
     history, panel = ui.respond(corpus_kb, ABSTAIN_Q, [])
-    assert NOT_FOUND["en"] in history[-1]["content"]
+    assert load_lexicon().label("not_found", "en") in history[-1]["content"]
     assert "kb-passage" not in panel
     assert "<mark" not in panel
     assert "kb-answer-sources" not in history[-1]["content"]
@@ -145,8 +146,8 @@ def test_quote_offsets_outside_passage_do_not_break_rendering() -> None:
 
 
 def test_abstained_answer_renders_no_passages() -> None:
-    answer = Answer("q", NOT_FOUND["ko"], [], True, 0.1)
-    assert NOT_FOUND["ko"] in ui.render_answer(answer)
+    answer = Answer("q", load_lexicon().label("not_found", "ko"), [], True, 0.1)
+    assert load_lexicon().label("not_found", "ko") in ui.render_answer(answer)
     panel = ui.render_citations(answer)
     assert "kb-cite" not in panel.replace("kb-cites", "") and "<mark" not in panel
 

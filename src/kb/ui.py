@@ -80,14 +80,32 @@ CSS = """
 .kb-cite-head { font-weight: 600; }
 .kb-cite-meta { font-size: 0.82em; color: var(--body-text-color-subdued); margin: 0.2em 0 0.4em; }
 .kb-cite-meta code { font-size: 0.95em; }
-.kb-passage { white-space: pre-wrap; word-break: break-word; margin: 0; padding: 0.4em 0.6em;
+.kb-passage { position: relative; white-space: pre-wrap; word-break: break-word; margin: 0;
+  padding: 0.4em 0.6em;
   border-left: 3px solid var(--border-color-accent); font-size: 0.92em; line-height: 1.55;
   max-height: 22em; overflow-y: auto; }
 mark.kb-quote { background: #fde68a; color: #111; padding: 0 0.1em; border-radius: 2px; }
 .kb-marker { color: var(--color-accent); font-weight: 600; }
 .kb-answer-sources { font-size: 0.85em; margin-top: 0.4em; opacity: 0.8; }
 .kb-empty, .kb-abstain { color: var(--body-text-color-subdued); font-style: italic; }
+.kb-lead { font-weight: 600; }
+.kb-quote-line { margin: 0.3em 0 0; padding-left: 0.6em; font-size: 0.92em;
+  border-left: 3px solid var(--border-color-primary); color: var(--body-text-color-subdued); }
+.kb-item { margin-left: 0.6em; }
+.kb-warn { color: #b45309; font-weight: 600; }
 """
+
+# After an answer, scroll each citation card's highlighted quote into view inside
+# its (scrollable) passage box, without moving the page.
+SCROLL_TO_QUOTES = """() => {
+  requestAnimationFrame(() => {
+    document.querySelectorAll('#kb-citations .kb-passage').forEach((box) => {
+      const mark = box.querySelector('mark.kb-quote');
+      if (!mark) return;
+      box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
+    });
+  });
+}"""
 
 
 def _esc(text: object) -> str:
@@ -100,25 +118,47 @@ def _esc(text: object) -> str:
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
+def _markers(text: str) -> str:
+    return _MARKER.sub(r"<span class='kb-marker'>[\1]</span>", _esc(text))
+
+
 def render_answer(answer: Answer) -> str:
-    """The chat bubble for ``answer``: escaped text, markers, a short source list."""
-    text = _MARKER.sub(r"<span class='kb-marker'>[\1]</span>", _esc(answer.text))
+    """The chat bubble for ``answer``: the lead line as the answer, the quoted
+    evidence (or the list's items) under it, and a short source list."""
     if answer.abstained:
-        return f"<div class='kb-answer kb-abstain'>{text}</div>"
+        return f"<div class='kb-answer kb-abstain'>{_markers(answer.text)}</div>"
+    lead = answer.lead or answer.text.split("\n", 1)[0]
+    rest = answer.text.split("\n")[1:] if answer.lead else []
+    body = "".join(
+        f"<div class='kb-item'>{_markers(line)}</div>"
+        if line.startswith("- ")
+        else f"<blockquote class='kb-quote-line'>{_markers(line)}</blockquote>"
+        for line in rest
+    )
     sources = "<br>".join(
         f"<span class='kb-marker'>[{c.n}]</span> {_esc(c.title)} › {_esc(c.section)} "
-        f"<code>{_esc(c.source)}</code>"
+        f"<code>{_esc(c.source)}</code>" + (" <span class='kb-warn'>⚠</span>" if c.warning else "")
         for c in answer.citations
     )
     return (
-        f"<div class='kb-answer'>{text}"
+        f"<div class='kb-answer'><div class='kb-lead'>{_markers(lead)}</div>{body}"
         + (f"<div class='kb-answer-sources'>{sources}</div>" if sources else "")
         + "</div>"
     )
 
 
 def highlight_passage(c: Citation) -> str:
-    """The cited passage, escaped, with the quoted sentence inside <mark>."""
+    """The cited passage, escaped, with the quote inside <mark>. The passage is
+    shown as a reader sees it (``c.display``: an HTML article's text, not its
+    markup) when the citation carries it, else as the file has it."""
+    if c.display:
+        start, end = c.display_quote
+        if 0 <= start < end <= len(c.display):
+            return (
+                _esc(c.display[:start])
+                + f"<mark class='kb-quote'>{_esc(c.display[start:end])}</mark>"
+                + _esc(c.display[end:])
+            )
     rel_start = c.quote_start - c.start
     rel_end = c.quote_end - c.start
     passage = c.passage
@@ -148,7 +188,8 @@ def render_citations(answer: Answer | None) -> str:
         lang = LANGUAGES.get(c.lang, c.lang)
         cards.append(
             f"<div class='kb-cite' id='kb-cite-{c.n}'>"
-            f"<div class='kb-cite-head'><span class='kb-marker'>[{c.n}]</span> "
+            + (f"<div class='kb-warn'>⚠ {_esc(c.warning)}</div>" if c.warning else "")
+            + f"<div class='kb-cite-head'><span class='kb-marker'>[{c.n}]</span> "
             f"<span class='kb-title'>{_esc(c.title)}</span> › "
             f"<span class='kb-section'>{_esc(c.section)}</span></div>"
             f"<div class='kb-cite-meta'><code class='kb-source'>{_esc(c.source)}</code> · "
@@ -413,8 +454,8 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
             "concurrency_limit": 4,
             "api_visibility": "private",
         }
-        box.submit(**ask_io)
-        send.click(**ask_io)
+        box.submit(**ask_io).then(None, None, None, js=SCROLL_TO_QUOTES)
+        send.click(**ask_io).then(None, None, None, js=SCROLL_TO_QUOTES)
         chat.clear(lambda: NO_CITATIONS, None, cites, queue=False, api_visibility="private")
         clear.click(
             lambda: ([], NO_CITATIONS), None, [chat, cites], queue=False, api_visibility="private"

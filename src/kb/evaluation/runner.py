@@ -33,7 +33,9 @@ from kb.index.embed import DelegatingEmbedder, Embedder
 from kb.index.store import KnowledgeIndex, Progress, build_index, load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
-from kb.qa.answer import ExtractiveAnswerer
+from kb.qa.calibration import load_answer_model
+from kb.qa.extractive import FEATURES, ExtractiveAnswerer
+from kb.qa.lexicon import load_lexicon
 from kb.qa.retrieve import HybridRetriever, Retrieval
 from kb.settings import Settings
 
@@ -258,9 +260,15 @@ def run_mode(
         center_languages=spec.center_languages,
         expand_query=spec.expand_query,
         second=second,
+        lexicon=load_lexicon(settings.corpus_dir if evalset.format == "gold" else None),
     )
     answerer = (
-        ExtractiveAnswerer(retriever, k=settings.top_k, min_evidence=settings.min_evidence)
+        ExtractiveAnswerer(
+            index.tokenizer,
+            retriever.lexicon,
+            load_answer_model(expected=FEATURES),
+            passages=settings.top_k,
+        )
         if evalset.format == "gold"
         else None
     )
@@ -294,7 +302,7 @@ def _score_query(
     result = QueryResult(q.qid, ranked, docs, seconds)
     if answerer is not None:
         # the answerer reads the top passages only, so the deeper retrieval is reused as is
-        answer = answerer.answer_from(q.text, retrieval)
+        answer = answerer.answer(q.text, retrieval)
         result.abstained = answer.abstained
         result.confidence = answer.confidence
         if not answer.abstained and answer.citations and q.evidence:

@@ -32,6 +32,8 @@ from kb.index.store import KnowledgeIndex
 from kb.ingest.document import Chunk
 from kb.qa.fuse import center_by_group, max_by_group, max_scale, minmax, weighted_sum
 from kb.qa.glossary import expand
+from kb.qa.lexicon import Lexicon, load_lexicon
+from kb.qa.mentions import ModelName, subject_of
 from kb.settings import Settings
 
 MODES = ("hybrid", "dense", "lexical")
@@ -72,6 +74,8 @@ class Retrieval:
     language_offsets: dict[str, float] = field(default_factory=dict)
     # document id -> entity tokens (names, numbers, name_version pairs) of the article
     doc_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    # document id -> the model the article is about (its most often named one)
+    doc_subjects: dict[str, ModelName | None] = field(default_factory=dict)
 
 
 class Retriever(Protocol):
@@ -88,6 +92,7 @@ class HybridRetriever:
         center_languages: bool = True,
         expand_query: bool = True,
         second: Embedder | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -115,7 +120,23 @@ class HybridRetriever:
         self._entity_bm25: BM25Index | None = None
         self._chunk_doc = np.zeros(len(index.chunks), dtype=np.int64)
         self._doc_vocab: dict[str, frozenset[str]] = {}
+        self.lexicon = lexicon or load_lexicon()
+        self._subjects: dict[str, ModelName | None] = {}
+        self._doc_chunks: dict[str, list[int]] | None = None
         index.tokenizer.warm()
+
+    def doc_subject(self, doc_id: str) -> ModelName | None:
+        """The model an article is about (computed once per article)."""
+        if doc_id not in self._subjects:
+            if self._doc_chunks is None:
+                self._doc_chunks = {}
+                for i, c in enumerate(self.index.chunks):
+                    self._doc_chunks.setdefault(c.doc_id, []).append(i)
+            rows = self._doc_chunks.get(doc_id, [])
+            texts = [self.index.chunks[rows[0]].title] if rows else []
+            texts += [self.index.chunks[i].text for i in rows]
+            self._subjects[doc_id] = subject_of(texts, self.lexicon)
+        return self._subjects[doc_id]
 
     def _entity_index(self) -> BM25Index:
         """Document-level BM25 over entity tokens (built lazily from the chunks).
@@ -224,8 +245,10 @@ class HybridRetriever:
             )
             for r, i in enumerate(order)
         ]
-        doc_names = {h.chunk.doc_id: self.doc_vocabulary(h.chunk.doc_id) for h in hits}
-        return Retrieval(query, hits, qv, tokens, offsets, doc_names)
+        docs = {h.chunk.doc_id for h in hits}
+        doc_names = {d: self.doc_vocabulary(d) for d in docs}
+        subjects = {d: self.doc_subject(d) for d in docs}
+        return Retrieval(query, hits, qv, tokens, offsets, doc_names, subjects)
 
     def _second_scores(self, query: str) -> np.ndarray:
         """Best sentence cosine per chunk under the second encoder, scaled to [0, 1]

@@ -24,7 +24,10 @@ from kb.index.store import (
 )
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import IngestError, load_corpus
-from kb.qa.answer import Answer, ExtractiveAnswerer
+from kb.qa.answer import Answer
+from kb.qa.calibration import AnswerModelError, load_answer_model
+from kb.qa.extractive import FEATURES, ExtractiveAnswerer
+from kb.qa.lexicon import LexiconError, load_lexicon
 from kb.qa.retrieve import HybridRetriever, Retrieval
 from kb.settings import Settings
 
@@ -135,16 +138,20 @@ class KnowledgeBase:
                 second.model_id,
             )
             second = None
+        try:
+            lexicon = load_lexicon(self.settings.corpus_dir)
+            model = load_answer_model(expected=FEATURES)
+        except (LexiconError, AnswerModelError) as exc:
+            raise UserError(str(exc)) from None
         retriever = HybridRetriever(
             index,
             self.embedder,
             weights=self.settings.weights,
             mode=self.mode,
             second=second,
+            lexicon=lexicon,
         )
-        answerer = ExtractiveAnswerer(
-            retriever, k=self.settings.top_k, min_evidence=self.settings.min_evidence
-        )
+        answerer = ExtractiveAnswerer(index.tokenizer, lexicon, model, passages=self.settings.top_k)
         with self._lock:
             self._state = (index, retriever, answerer)
 
@@ -187,8 +194,8 @@ class KnowledgeBase:
 
     def ask(self, question: str) -> Answer:
         question = check_query(question)
-        _, _, answerer = self._current()
-        return answerer.answer(question)
+        _, retriever, answerer = self._current()
+        return answerer.answer(question, retriever.retrieve(question, self.settings.top_k))
 
 
 def ensure_index(kb: KnowledgeBase, progress: Progress | None = None) -> BuildReport | None:

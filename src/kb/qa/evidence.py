@@ -1,0 +1,225 @@
+"""Candidate evidence: every sentence of the top passages that may answer a question,
+with the features the answer model scores it by.
+
+A sentence is a candidate only if
+
+* its article mentions every name the question uses (with its version), and
+* for a question asking for a figure, it holds a figure of that kind stated for the
+  model the question names (a sibling's figure in the same sentence or table row
+  does not count), and it names the benchmark the question names (in the sentence,
+  its table row, its list's lead-in or its section);
+* it is not an instruction to a reader or an assistant (flagged at indexing).
+
+Features (all in [0, 1] or small ranges, see ``FEATURES``) feed the logistic answer
+model (``kb/qa/calibration.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kb.index.tokenize import Tokenizer
+from kb.ingest.document import Block, Sentence
+from kb.qa.entities import required_tokens
+from kb.qa.figures import Figure, figures_in, stated_subject
+from kb.qa.glossary import expand
+from kb.qa.lexicon import Lexicon
+from kb.qa.mentions import ModelName, find_mentions
+from kb.qa.question import Question
+from kb.qa.retrieve import Hit, Retrieval
+
+FEATURES = (
+    "cosine",  # e5 cosine of question and sentence, centered per document language
+    "cosine_gap",  # how far below the best candidate's cosine
+    "passage",  # the passage's fused retrieval score relative to the best passage
+    "first_passage",  # 1 for the top passage
+    "overlap",  # share of the question's tokens (glossary-expanded) in the sentence
+    "names",  # share of the question's name tokens in the sentence
+    "subject",  # 1 the sentence is about the model asked, 0 about another, 0.5 none asked
+    "benchmark",  # 1 the benchmark asked is named, 0.5 none asked
+    "figure",  # 1 holds the figure asked for, 0.5 no figure asked
+    "structured",  # 1 a list lead-in or item, or a table row
+    "short",  # 1 for a fragment (fewer than 8 word characters)
+)
+_WORD = re.compile(r"\w")
+_SQUASH = re.compile(r"[\s\-_]+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    hit: Hit
+    position: int  # index in hit.chunk.sentences
+    sentence: Sentence
+    block: Block | None
+    subject: ModelName | None  # the model the sentence is about
+    figures: tuple[Figure, ...]  # figures of the kind asked, any owner
+    owned: tuple[Figure, ...]  # those stated for the model asked (all when none asked)
+    features: dict[str, float]
+
+    @property
+    def chunk_id(self) -> str:
+        return self.hit.chunk.chunk_id
+
+
+def squash(text: str) -> str:
+    return _SQUASH.sub("", text.lower())
+
+
+def names_benchmark(text: str, benchmarks: tuple[str, ...]) -> bool:
+    """``text`` names one of the benchmarks (spacing and hyphens ignored; "MMLU"
+    is not found inside "MMMLU")."""
+    low = text.lower()
+    for b in benchmarks:
+        parts = [p for p in re.split(r"[\s\-_]+", b.split()[0].lower()) if p]
+        body = r"[\s\-_]*".join(re.escape(p) for p in parts)
+        if body and re.search(rf"(?<![a-z0-9]){body}(?![a-z0-9])", low):
+            return True
+    return False
+
+
+def context_subject(
+    hit: Hit, block: Block | None, doc_subject: ModelName | None, lexicon: Lexicon
+) -> ModelName | None:
+    """The model the text around a sentence is about: its list's lead-in, its
+    section heading, else the article's subject."""
+    texts = []
+    if block is not None and block.lead is not None:
+        texts.append(block.lead.text)
+    texts.append(hit.chunk.section)
+    for text in texts:
+        for m in find_mentions(text, lexicon):
+            if m.name.version:
+                return m.name.resolve(doc_subject)
+    return doc_subject
+
+
+def _fits(name: ModelName | None, asked: tuple[ModelName, ...]) -> bool:
+    return name is not None and any(name.compatible(a) for a in asked)
+
+
+class EvidenceFinder:
+    """Builds the candidates for a question from a Retrieval."""
+
+    def __init__(self, tokenizer: Tokenizer, lexicon: Lexicon, passages: int = 5) -> None:
+        self.tokenizer = tokenizer
+        self.lexicon = lexicon
+        self.passages = passages
+
+    def candidates(self, q: Question, retrieval: Retrieval) -> list[Candidate]:
+        names = required_tokens(q.text, self.tokenizer)
+        q_tokens = set(self.tokenizer(q.text)) | {
+            t for w in expand(q.text) for t in self.tokenizer(w)
+        }
+        name_tokens = {t for t in names if "_" not in t}
+        hits = [
+            h
+            for h in retrieval.hits[: self.passages]
+            if names <= retrieval.doc_names.get(h.chunk.doc_id, frozenset())
+        ]
+        if not hits:
+            return []
+        best_passage = max(h.score for h in retrieval.hits) or 1.0
+        out: list[Candidate] = []
+        for h in hits:
+            doc_subject = retrieval.doc_subjects.get(h.chunk.doc_id)
+            offset = retrieval.language_offsets.get(h.chunk.lang, 0.0)
+            for pos, sentence in enumerate(h.chunk.sentences):
+                if getattr(sentence, "instruction", False):
+                    continue  # an instruction to the reader is never evidence
+                if sentence.role == "header" or sentence.text.strip() == h.chunk.section.strip():
+                    continue  # a heading or a table header states nothing
+                block = h.chunk.blocks[sentence.block] if sentence.block >= 0 else None
+                cand = self._candidate(
+                    q,
+                    h,
+                    pos,
+                    sentence,
+                    block,
+                    doc_subject,
+                    offset,
+                    best_passage,
+                    q_tokens,
+                    name_tokens,
+                )
+                if cand is not None:
+                    out.append(cand)
+        if out:
+            top = max(c.features["cosine"] for c in out)
+            for c in out:
+                c.features["cosine_gap"] = top - c.features["cosine"]
+        return out
+
+    def _candidate(
+        self,
+        q: Question,
+        hit: Hit,
+        pos: int,
+        sentence: Sentence,
+        block: Block | None,
+        doc_subject: ModelName | None,
+        offset: float,
+        best_passage: float,
+        q_tokens: set[str],
+        name_tokens: set[str],
+    ) -> Candidate | None:
+        lex = self.lexicon
+        context = context_subject(hit, block, doc_subject, lex)
+        text = sentence.text
+        mentions = [m.name.resolve(context) for m in find_mentions(text, lex)]
+        subject = stated_subject(text, len(text), find_mentions(text, lex), lex)
+        subject = subject.resolve(context) if subject is not None else context
+        figures: tuple[Figure, ...] = ()
+        owned: tuple[Figure, ...] = ()
+        if q.figure is not None:
+            figures = tuple(figures_in(sentence, q.figure, lex, context, block))
+            if q.models:
+                relational = q.figure.kind == "multiplier"
+                owned = tuple(
+                    f
+                    for f in figures
+                    if _fits(f.owner, q.models)
+                    or (
+                        relational
+                        and (_fits(subject, q.models) or any(_fits(m, q.models) for m in mentions))
+                    )
+                )
+            else:
+                owned = figures
+            asked_column = tuple(
+                f for f in figures if f.column and squash(f.column) in squash(q.text)
+            )
+            if asked_column:  # "이전 세대 모델 점수": the column the question names
+                owned = asked_column
+        where = " ".join(
+            [text, block.lead.text if block is not None and block.lead else "", hit.chunk.section]
+        )
+        if q.qtype in ("figure", "arithmetic") and q.figure is not None and not owned:
+            return None
+        if q.qtype == "comparison" and q.figure is not None and not figures:
+            return None
+        if (
+            q.qtype in ("figure", "arithmetic", "comparison")
+            and q.figure is not None
+            and q.benchmarks
+            and not names_benchmark(where, q.benchmarks)
+        ):
+            return None
+        tokens = set(self.tokenizer(text))
+        raw_cos = hit.sentence_scores[pos] if pos < len(hit.sentence_scores) else 0.0
+        features = {
+            "cosine": raw_cos - offset,
+            "cosine_gap": 0.0,
+            "passage": hit.score / best_passage,
+            "first_passage": 1.0 if hit.rank == 1 else 0.0,
+            "overlap": len(q_tokens & tokens) / len(q_tokens) if q_tokens else 0.0,
+            "names": len(name_tokens & tokens) / len(name_tokens) if name_tokens else 0.5,
+            "subject": (0.5 if not q.models else 1.0 if _fits(subject, q.models) else 0.0),
+            "benchmark": (
+                0.5 if not q.benchmarks else 1.0 if names_benchmark(where, q.benchmarks) else 0.0
+            ),
+            "figure": 0.5 if q.figure is None else 1.0 if owned else 0.0,
+            "structured": 1.0 if sentence.role in ("lead", "item", "row") else 0.0,
+            "short": 1.0 if len(_WORD.findall(text)) < 8 else 0.0,
+        }
+        return Candidate(hit, pos, sentence, block, subject, figures, owned, features)

@@ -1,0 +1,105 @@
+"""The offline answerer: question analysis, candidate evidence, the fitted answer
+model, and per-type extraction (``kb/qa/question.py``, ``evidence.py``,
+``calibration.py``, ``extract.py``); no language model needed."""
+
+from __future__ import annotations
+
+from kb.index.tokenize import Tokenizer
+from kb.qa.answer import Answer
+from kb.qa.calibration import AnswerModel
+from kb.qa.cite import Citation, make_block_citation, make_citation
+from kb.qa.evidence import FEATURES, Candidate, EvidenceFinder
+from kb.qa.extract import Extracted, clean_item, extract
+from kb.qa.lexicon import Lexicon
+from kb.qa.question import Question, analyze
+from kb.qa.retrieve import Retrieval
+from kb.scripts import question_language
+
+
+class ExtractiveAnswerer:
+    def __init__(
+        self, tokenizer: Tokenizer, lexicon: Lexicon, model: AnswerModel, passages: int = 5
+    ) -> None:
+        self.lexicon = lexicon
+        self.model = model
+        self.finder = EvidenceFinder(tokenizer, lexicon, passages)
+
+    def not_found(
+        self, question: str, confidence: float = 0.0, q: Question | None = None
+    ) -> Answer:
+        lang = q.lang if q is not None else question_language(question)
+        text = self.lexicon.label("not_found", lang)
+        return Answer(
+            question, text, [], True, confidence, lead=text, kind=q.qtype if q else "", lang=lang
+        )
+
+    def scored(self, q: Question, retrieval: Retrieval) -> list[tuple[float, Candidate]]:
+        """Every candidate with the answer model's probability, best first."""
+        out = [
+            (self.model.probability(c.features), c) for c in self.finder.candidates(q, retrieval)
+        ]
+        out.sort(key=lambda pc: -pc[0])
+        return out
+
+    def answer(self, question: str, retrieval: Retrieval) -> Answer:
+        q = analyze(question, self.lexicon)
+        scored = self.scored(q, retrieval)
+        if not scored:
+            return self.not_found(question, 0.0, q)
+        p, _ = scored[0]
+        if p < self.model.threshold:
+            return self.not_found(question, p, q)
+        return self.compose(q, extract(q, scored, self.lexicon), p)
+
+    def compose(self, q: Question, ex: Extracted, confidence: float) -> Answer:
+        citations: list[Citation] = []
+        numbers: list[int] = []
+        for i, c in enumerate(ex.evidence):
+            key = (c.chunk_id, c.sentence.start, c.sentence.end)
+            n = next(
+                (
+                    cit.n
+                    for cit in citations
+                    if (cit.chunk_id, cit.quote_start, cit.quote_end) == key
+                ),
+                0,
+            )
+            if not n:
+                n = len(citations) + 1
+                if i == 0 and ex.whole_block and c.block is not None:
+                    cit = make_block_citation(n, c.hit.chunk, c.block)
+                else:
+                    cit = make_citation(n, c.hit.chunk, c.sentence)
+                citations.append(cit)
+            numbers.append(n)
+        markers = " ".join(f"[{n}]" for n in dict.fromkeys(numbers))
+        lines = [f"{ex.lead} {markers}"]
+        quotes: list[str] = []
+        if ex.whole_block and ex.evidence[0].block is not None:
+            block = ex.evidence[0].block
+            if block.lead is not None:
+                quotes.append(block.lead.text)
+                lines.append(f"“{block.lead.text}”")
+            lines.extend(f"- {item} [{numbers[0]}]" for item in ex.items)
+        elif not ex.quote_in_lead:
+            for c, n in zip(ex.evidence, numbers, strict=True):
+                text = clean_item(c.sentence.text)
+                if text not in quotes:
+                    quotes.append(text)
+                    lines.append(f"“{text}” [{n}]")
+        else:
+            quotes.append(clean_item(ex.evidence[0].sentence.text))
+        return Answer(
+            question=q.text,
+            text="\n".join(lines),
+            citations=citations,
+            abstained=False,
+            confidence=confidence,
+            lead=f"{ex.lead} {markers}",
+            kind=q.qtype,
+            lang=q.lang,
+            quotes=quotes,
+        )
+
+
+__all__ = ["FEATURES", "ExtractiveAnswerer"]

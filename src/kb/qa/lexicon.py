@@ -1,0 +1,183 @@
+"""The domain knowledge answers use, as data: ``src/kb/data/lexicon.json``, merged
+with an optional ``lexicon.json`` in the corpus folder.
+
+A user adapts kb to another corpus by writing that file: new transliterations of
+model names, model families, question cues in a language, figure kinds, answer
+labels. Objects merge key by key and lists are extended, so a corpus file holds
+only what it adds::
+
+    {"aliases": {"제미니": "gemini"}, "model_families": ["orion"]}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+LEXICON_FILE = "lexicon.json"
+
+
+class LexiconError(ValueError):
+    """A lexicon file cannot be read or has a wrong shape (the message names it)."""
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    """A kind of figure a question can ask for: the words that ask for it and the
+    patterns that find it in a sentence, with its label per language."""
+
+    kind: str
+    label: dict[str, str]
+    cues: tuple[re.Pattern[str], ...]
+    patterns: tuple[re.Pattern[str], ...]
+
+    def asked_by(self, question: str) -> bool:
+        return any(c.search(question) for c in self.cues)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    aliases: dict[str, str]
+    families: frozenset[str]
+    variants: frozenset[str]
+    display: dict[str, str]
+    not_models: frozenset[str]
+    glossary: tuple[tuple[str, ...], ...]
+    question_types: dict[str, tuple[re.Pattern[str], ...]]
+    figures: tuple[FigureKind, ...]
+    currency: dict[str, tuple[str, ...]]
+    currency_display: dict[str, dict[str, str]]
+    figure_context: dict[str, tuple[str, ...]]
+    labels: dict[str, dict[str, str]]
+    units: dict[str, tuple[str, ...]]
+    per_million: tuple[re.Pattern[str], ...]
+    reference_markers: tuple[str, ...]
+    numerals: dict[str, float]
+    benchmarks: frozenset[str]
+    benchmark_words: tuple[str, ...]
+    side_words: dict[str, tuple[str, ...]]
+    token_words: tuple[str, ...]
+    wh_words: tuple[re.Pattern[str], ...]
+    qualitative: tuple[re.Pattern[str], ...]
+    quantity: tuple[re.Pattern[str], ...]
+    which_targets: dict[str, tuple[re.Pattern[str], ...]]
+
+    def is_benchmark(self, word: str) -> bool:
+        w = word.lower()
+        return w in self.benchmarks or any(b in w for b in self.benchmark_words)
+
+    def label(self, name: str, lang: str) -> str:
+        table = self.labels.get(name, {})
+        return table.get(lang) or table.get("en", "")
+
+    def figure_kind(self, kind: str) -> FigureKind | None:
+        return next((f for f in self.figures if f.kind == kind), None)
+
+
+def merge(base: Any, extra: Any) -> Any:
+    """``extra`` over ``base``: objects merge key by key, lists are extended
+    (without repeating an entry), anything else is replaced."""
+    if isinstance(base, dict) and isinstance(extra, dict):
+        out = dict(base)
+        for k, v in extra.items():
+            out[k] = merge(base[k], v) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(extra, list):
+        return base + [v for v in extra if v not in base]
+    return extra
+
+
+def _read(path: Path | None) -> dict[str, Any]:
+    try:
+        if path is None:
+            text = resources.files("kb.data").joinpath(LEXICON_FILE).read_text(encoding="utf-8")
+        else:
+            text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LexiconError(
+            f"lexicon {path or 'kb/data/lexicon.json'} is unreadable: {exc}"
+        ) from None
+    if not isinstance(data, dict):
+        raise LexiconError(f"lexicon {path} must hold a JSON object")
+    return data
+
+
+def _patterns(items: Any, where: str) -> tuple[re.Pattern[str], ...]:
+    if not isinstance(items, list) or not all(isinstance(p, str) for p in items):
+        raise LexiconError(f"lexicon {where} must be a list of regular expressions")
+    try:
+        return tuple(re.compile(p, re.I) for p in items)
+    except re.error as exc:
+        raise LexiconError(f"lexicon {where}: bad regular expression ({exc})") from None
+
+
+def _words(d: dict[str, Any], key: str) -> list[str]:
+    value = d.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+        raise LexiconError(f"lexicon {key} must be a list of strings")
+    return [w.lower() for w in value]
+
+
+def build(data: dict[str, Any]) -> Lexicon:
+    """A Lexicon from merged lexicon data (LexiconError for a wrong shape)."""
+    try:
+        figures = tuple(
+            FigureKind(
+                kind=str(f["kind"]),
+                label=dict(f["label"]),
+                cues=_patterns(f["cues"], f"figures.{f['kind']}.cues"),
+                patterns=_patterns(f["patterns"], f"figures.{f['kind']}.patterns"),
+            )
+            for f in data.get("figures", [])
+        )
+        return Lexicon(
+            aliases={str(k): str(v).lower() for k, v in data.get("aliases", {}).items()},
+            families=frozenset(_words(data, "model_families")),
+            variants=frozenset(_words(data, "model_variants")),
+            display={str(k).lower(): str(v) for k, v in data.get("display", {}).items()},
+            not_models=frozenset(_words(data, "not_models")),
+            glossary=tuple(tuple(str(w) for w in g) for g in data.get("glossary", [])),
+            question_types={
+                str(k): _patterns(v, f"question_types.{k}")
+                for k, v in data.get("question_types", {}).items()
+            },
+            figures=figures,
+            currency={str(k): tuple(v) for k, v in data.get("currency", {}).items()},
+            currency_display={str(k): dict(v) for k, v in data.get("currency_display", {}).items()},
+            figure_context={str(k): tuple(v) for k, v in data.get("figure_context", {}).items()},
+            labels={str(k): dict(v) for k, v in data.get("labels", {}).items()},
+            units={str(k): tuple(v) for k, v in data.get("units", {}).items()},
+            per_million=_patterns(data.get("per_million_cues", []), "per_million_cues"),
+            reference_markers=tuple(_words(data, "reference_markers")),
+            numerals={str(k): float(v) for k, v in data.get("numerals", {}).items()},
+            benchmarks=frozenset(_words(data, "benchmarks")),
+            benchmark_words=tuple(_words(data, "benchmark_words")),
+            side_words={str(k): tuple(v) for k, v in data.get("side_words", {}).items()},
+            token_words=tuple(_words(data, "token_words")),
+            wh_words=_patterns(data.get("wh_words", []), "wh_words"),
+            qualitative=_patterns(data.get("qualitative", []), "qualitative"),
+            quantity=_patterns(data.get("quantity", []), "quantity"),
+            which_targets={
+                str(k): _patterns(v, f"which_targets.{k}")
+                for k, v in data.get("which_targets", {}).items()
+            },
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, LexiconError):
+            raise
+        raise LexiconError(f"lexicon has a wrong shape ({exc})") from None
+
+
+def load_lexicon(corpus_dir: Path | None = None) -> Lexicon:
+    """The packaged lexicon, with ``corpus_dir/lexicon.json`` merged over it when present."""
+    data = _read(None)
+    if corpus_dir is not None:
+        extra = corpus_dir / LEXICON_FILE
+        if extra.is_file():
+            data = merge(data, _read(extra))
+    return build(data)
