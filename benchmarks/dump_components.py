@@ -52,7 +52,7 @@ def main() -> None:
     chunker = ChunkerConfig(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     emb = load_embedder(settings.model, settings.batch_size)
     second = load_second_encoder(settings.second_model)
-    index, info = prepare_index(es, settings, emb, args.work, chunker, second=second)
+    index, info, _ = prepare_index(es, settings, emb, args.work, chunker, second=second)
     logging.info("index %s: %d chunks", info.path, info.chunks)
     queries = [q for q in (es.queries[: args.limit] if args.limit else es.queries) if q.qrels]
     # every signal at weight 1, so each one is computed

@@ -45,6 +45,10 @@ class EvalQuery:
     doc_ids: tuple[str, ...] = ()  # gold: documents holding the answer
     evidence: tuple[str, ...] = ()  # gold: a chunk containing any of these is relevant
     answer: str = ""
+    # gold: strings a correct answer contains (any of; a tuple entry: all of its parts)
+    answer_keys: tuple[str | tuple[str, ...], ...] = ()
+    qtype: str = ""  # gold: figure, which, list, comparison, arithmetic, yesno, open
+    trap: bool = False  # gold: unanswerable, but a sibling model's figure is in the corpus
 
 
 @dataclass
@@ -205,11 +209,27 @@ def load_gold(path: Path) -> EvalSet:
                 doc_ids=doc_ids,
                 evidence=evidence,
                 answer=str(row.get("answer") or ""),
+                answer_keys=_keys(row.get("answer_keys"), path, n),
+                qtype=str(row.get("type") or ""),
+                trap=_flag(row.get("trap", False)),
             )
         )
     if not queries:
         raise DatasetError(f"{path}: no questions")
     return EvalSet(name=path.stem, format="gold", queries=queries)
+
+
+def _keys(value: object, path: Path, n: int) -> tuple[str | tuple[str, ...], ...]:
+    """``answer_keys``: a string, or a list of strings and lists of strings."""
+    out: list[str | tuple[str, ...]] = []
+    for item in _as_list(value):
+        if isinstance(item, str) and item.strip():
+            out.append(item)
+        elif isinstance(item, list) and item and all(isinstance(x, str) for x in item):
+            out.append(tuple(item))
+        else:
+            raise DatasetError(f"{path}:{n}: answer_keys must hold strings or lists of strings")
+    return tuple(out)
 
 
 def _flag(value: object) -> bool:

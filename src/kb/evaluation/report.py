@@ -34,6 +34,27 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+ANSWER_HEADER = [
+    "key fact ↑",
+    "false abstention ↓",
+    "unanswerable abstained ↑",
+    "traps abstained ↑",
+    "first citation holds evidence ↑",
+    "quotes exact",
+]
+
+
+def _answer_cells(a: dict[str, Any]) -> list[str]:
+    return [
+        f"{_num(a['key_fact'])} (n={a['with_keys']})",
+        f"{_num(a['false_abstention'])} (n={a['answerable']})",
+        f"{_num(a['abstained_on_unanswerable'])} (n={a['unanswerable']})",
+        f"{_num(a['abstained_on_traps'])} (n={a['traps']})",
+        f"{_num(a['first_citation_holds_evidence'])}",
+        f"{_num(a['quotes_exact'])} (n={a['answered']})",
+    ]
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     ds, st, ix = report["dataset"], report["settings"], report["index"]
     metrics: list[str] = report["metrics"]
@@ -91,30 +112,31 @@ def to_markdown(report: dict[str, Any]) -> str:
             if "doc_metrics" in m
         ]
         lines += _table(["mode", *(f"doc {LABELS[x]}" for x in doc_metrics)], rows)
-    if any("abstention" in m for m in modes.values()):
-        lines += ["", "ExtractiveAnswerer abstention:", ""]
-        rows = []
+    if any("answers" in m for m in modes.values()):
+        lines += [
+            "",
+            "Answers (targets: key fact ≥ 0.75, false abstention ≤ 0.05, "
+            "unanswerable abstained ≥ 0.85, first citation ≥ 0.90, quotes 1.0):",
+            "",
+        ]
+        rows = [[name, *_answer_cells(m["answers"])] for name, m in modes.items() if "answers" in m]
+        lines += _table(["mode", *ANSWER_HEADER], rows)
         for name, m in modes.items():
-            a = m.get("abstention")
+            a = m.get("answers")
             if not a:
                 continue
-            rows.append(
-                [
-                    name,
-                    f"{_num(a['abstained_on_unanswerable'])} (n={a['unanswerable']})",
-                    f"{_num(a['wrongly_abstained_on_answerable'])} (n={a['answerable']})",
-                    _num(a["answered_with_relevant_citation"]),
+            for group, title in (("by_type", "question type"), ("by_lang", "question language")):
+                rows = [[g, *_answer_cells(b)] for g, b in a[group].items()]
+                if rows:
+                    lines += ["", f"Answers by {title} ({name}):", ""]
+                    lines += _table([title, *ANSWER_HEADER], rows)
+            misses = {k: v for k, v in a["misses"].items() if v}
+            if misses:
+                lines += [
+                    "",
+                    f"Misses ({name}): "
+                    + "; ".join(f"{k}: {', '.join(v)}" for k, v in misses.items()),
                 ]
-            )
-        lines += _table(
-            [
-                "mode",
-                "abstains on unanswerable ↑",
-                "abstains on answerable ↓",
-                "answer cites relevant ↑",
-            ],
-            rows,
-        )
     return "\n".join(lines) + "\n"
 
 
@@ -139,8 +161,16 @@ def write_chart(report: dict[str, Any], path: Path) -> Path:
     metrics: list[str] = report["metrics"]
     names = list(modes)
     langs = sorted({lang for m in modes.values() for lang in m["by_lang"]})
+    answer_metrics = [
+        ("key_fact", "key fact"),
+        ("abstained_on_unanswerable", "abstains\nunanswerable"),
+        ("false_abstention", "false\nabstention"),
+        ("first_citation_holds_evidence", "first cite\nevidence"),
+    ]
+    with_answers = any("answers" in m for m in modes.values())
+    ratios = [len(metrics), max(1, len(langs))] + ([len(answer_metrics)] if with_answers else [])
     fig, axes = plt.subplots(
-        1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [len(metrics), max(1, len(langs))]}
+        1, len(ratios), figsize=(6 + 2.2 * len(ratios), 4.8), gridspec_kw={"width_ratios": ratios}
     )
     width = 0.8 / max(1, len(names))
 
@@ -150,10 +180,16 @@ def write_chart(report: dict[str, Any], path: Path) -> Path:
     def by_lang(m: dict[str, Any], g: str) -> Any:
         return m["by_lang"].get(g, {}).get("recall@5")
 
+    def answers(m: dict[str, Any], g: str) -> Any:
+        return m.get("answers", {}).get(g)
+
     panels: list[tuple[Any, list[str], Callable[[dict[str, Any], str], Any], str]] = [
         (axes[0], metrics, overall, "overall"),
         (axes[1], langs, by_lang, "Recall@5 by question language"),
     ]
+    if with_answers:
+        panels.append((axes[2], [k for k, _ in answer_metrics], answers, "answers"))
+        LABELS.update(dict(answer_metrics))
     for ax, groups, getter, title in panels:
         for i, name in enumerate(names):
             vals = [getter(modes[name], g) for g in groups]

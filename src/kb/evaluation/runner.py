@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.evaluation.answers import AnswerRow, contains_key, holds_evidence, summarize_answers
 from kb.evaluation.datasets import EvalQuery, EvalSet
 from kb.evaluation.metrics import (
     METRICS,
@@ -27,7 +28,6 @@ from kb.evaluation.metrics import (
     evaluate_by_group,
     first_relevant_rank,
     latency_summary,
-    rate,
 )
 from kb.index.embed import DelegatingEmbedder, Embedder
 from kb.index.store import KnowledgeIndex, Progress, build_index, load_index
@@ -198,8 +198,9 @@ def prepare_index(
     chunker: ChunkerConfig,
     progress: Progress | None = None,
     second: Embedder | None = None,
-) -> tuple[KnowledgeIndex, IndexInfo]:
-    """Build (or refresh) the scratch index for ``evalset`` and open it."""
+) -> tuple[KnowledgeIndex, IndexInfo, dict[str, str]]:
+    """Build (or refresh) the scratch index for ``evalset`` and open it; also returns
+    each document's source text (to check citation offsets against)."""
     if evalset.documents is None:
         docs, skipped_files = load_corpus(settings.corpus_dir)
         if not docs:
@@ -221,7 +222,7 @@ def prepare_index(
         sentences=int(index.sentence_vectors.ntotal),
         skipped=skipped,
     )
-    return index, info
+    return index, info, {d.source: d.text for d in docs}
 
 
 @dataclass
@@ -232,7 +233,7 @@ class QueryResult:
     seconds: float
     abstained: bool | None = None
     confidence: float | None = None
-    cited_relevant: bool | None = None
+    answer: AnswerRow | None = None
 
 
 @dataclass
@@ -250,6 +251,7 @@ def run_mode(
     k: int,
     ticker: Ticker | None = None,
     second: QueryVectorCache | None = None,
+    sources: dict[str, str] | None = None,
 ) -> ModeResult:
     weights = {**settings.weights, **(spec.weight_changes or {})}
     retriever = HybridRetriever(
@@ -282,7 +284,7 @@ def run_mode(
         t0 = time.perf_counter()
         retrieval = retriever.retrieve(q.text, depth)
         seconds = time.perf_counter() - t0 + sum(c.replayed for c in caches)
-        out.queries.append(_score_query(evalset, q, retrieval, k, seconds, answerer))
+        out.queries.append(_score_query(evalset, q, retrieval, k, seconds, answerer, sources))
         if ticker:
             ticker(spec.name, n, total)
     return out
@@ -295,6 +297,7 @@ def _score_query(
     k: int,
     seconds: float,
     answerer: ExtractiveAnswerer | None,
+    sources: dict[str, str] | None = None,
 ) -> QueryResult:
     hits = retrieval.hits[:k]
     ranked = dedupe(evalset.item_of(h.chunk, q) for h in hits)
@@ -305,16 +308,33 @@ def _score_query(
         answer = answerer.answer(q.text, retrieval)
         result.abstained = answer.abstained
         result.confidence = answer.confidence
-        if not answer.abstained and answer.citations and q.evidence:
-            by_id = {h.chunk.chunk_id: h.chunk for h in retrieval.hits}
-            first = by_id.get(answer.citations[0].chunk_id)
-            result.cited_relevant = first is not None and evalset.is_relevant(first, q)
+        first = answer.citations[0] if answer.citations else None
+        texts = sources or {}
+        result.answer = AnswerRow(
+            qid=q.qid,
+            lang=q.lang,
+            qtype=q.qtype,
+            answerable=q.answerable,
+            trap=q.trap,
+            has_keys=bool(q.answer_keys),
+            key_hit=not answer.abstained and contains_key(answer.text, q.answer_keys),
+            abstained=answer.abstained,
+            first_holds_evidence=(
+                holds_evidence(first.passage, q.evidence)
+                if first is not None and q.evidence
+                else None
+            ),
+            quotes_exact=all(
+                texts.get(c.source, "")[c.quote_start : c.quote_end] == c.quote
+                and texts.get(c.source, "")[c.start : c.end] == c.passage
+                for c in answer.citations
+            ),
+        )
     return result
 
 
 def summarize(evalset: EvalSet, result: ModeResult) -> dict[str, Any]:
     """Metrics, per-language metrics, latency and (gold) abstention for one mode."""
-    by_id = {q.qid: q for q in evalset.queries}
     judged = {q.qid: q.qrels for q in evalset.queries if q.qrels}
     run = {r.qid: r.ranked for r in result.queries}
     lang_of = {q.qid: q.lang for q in evalset.queries}
@@ -338,24 +358,9 @@ def summarize(evalset: EvalSet, result: ModeResult) -> dict[str, Any]:
         summary["doc_metrics"] = evaluate(
             doc_qrels, doc_run, ("recall@1", "recall@5", "recall@10", "mrr@10")
         )
-        answerable = [r for r in result.queries if by_id[r.qid].answerable]
-        unanswerable = [r for r in result.queries if not by_id[r.qid].answerable]
-        answered = [r for r in answerable if r.abstained is False]
-        summary["abstention"] = {
-            "unanswerable": len(unanswerable),
-            "abstained_on_unanswerable": rate(
-                sum(bool(r.abstained) for r in unanswerable), len(unanswerable)
-            ),
-            "answerable": len(answerable),
-            "wrongly_abstained_on_answerable": rate(
-                sum(bool(r.abstained) for r in answerable), len(answerable)
-            ),
-            "answered_with_relevant_citation": rate(
-                sum(bool(r.cited_relevant) for r in answered), len(answered)
-            ),
-            "wrong_abstentions": [r.qid for r in answerable if r.abstained],
-            "answered_unanswerable": [r.qid for r in unanswerable if not r.abstained],
-        }
+        rows = [r.answer for r in result.queries if r.answer is not None]
+        if rows:
+            summary["answers"] = summarize_answers(rows)
     return summary
 
 
@@ -385,13 +390,15 @@ def run_eval(
     """Build the scratch index, run every mode, and return the JSON-able report."""
     if k < 1:
         raise EvalError("-k must be at least 1")
-    index, info = prepare_index(evalset, settings, embedder, work_dir, chunker, progress, second)
+    index, info, sources = prepare_index(
+        evalset, settings, embedder, work_dir, chunker, progress, second
+    )
     cache = QueryVectorCache(embedder)
     second_cache = QueryVectorCache(second) if second is not None else None
     modes: dict[str, Any] = {}
     for spec in specs:
         log.info("evaluating mode %s on %d questions", spec.name, len(evalset.queries))
-        result = run_mode(evalset, index, cache, spec, settings, k, ticker, second_cache)
+        result = run_mode(evalset, index, cache, spec, settings, k, ticker, second_cache, sources)
         modes[spec.name] = summarize(evalset, result)
     langs: dict[str, int] = {}
     for q in evalset.queries:
@@ -413,7 +420,7 @@ def run_eval(
             "chunk_overlap": chunker.chunk_overlap,
             "k": k,
             "weights": settings.weights,
-            "min_evidence": settings.min_evidence,
+            "answer_model": load_answer_model(expected=FEATURES).fitted_on,
             "top_k": settings.top_k,
         },
         "index": info.to_dict(),
