@@ -88,9 +88,11 @@ def context_subject(
         texts.append(block.lead.text)
     texts.append(hit.chunk.section)
     for text in texts:
-        for m in find_mentions(text, lexicon):
-            if m.name.version:
-                return m.name.resolve(doc_subject)
+        found = [m.name for m in find_mentions(text, lexicon) if m.name.version]
+        if doc_subject is not None and any(n.compatible(doc_subject) for n in found):
+            return doc_subject  # the article's own model, wherever the heading names it
+        if found:
+            return found[0].resolve(doc_subject)
     return doc_subject
 
 

@@ -82,8 +82,24 @@ def _asked_sides(q: Question, lexicon: Lexicon) -> set[str]:
 
 
 def _bigrams(text: str) -> set[str]:
-    t = re.sub(r"\s+", "", text.lower())
+    t = re.sub(r"[\s\d.%]+", "", text.lower())
     return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def topic_bigrams(text: str, lexicon: Lexicon) -> set[str]:
+    """Character bigrams of ``text`` without its model names and numbers: what a
+    sentence or question is about, beyond which model and which figure."""
+    kept = []
+    pos = 0
+    for m in find_mentions(text, lexicon):
+        kept.append(text[pos : m.start])
+        pos = m.end
+    kept.append(text[pos:])
+    return _bigrams(" ".join(kept))
+
+
+def question_topic(q: Question, lexicon: Lexicon) -> set[str]:
+    return topic_bigrams(" ".join([q.text, *expand(q.text)]), lexicon)
 
 
 def _clause(text: str, f: Figure) -> str:
@@ -112,8 +128,8 @@ def pick_figures(q: Question, c: Candidate, lexicon: Lexicon) -> list[Figure]:
             figs = [f for f in figs if _side(text, f, lexicon) in sides] or figs
         return figs
     if len(figs) > 1:
-        words = _bigrams(" ".join([q.text, *expand(q.text)]))
-        overlap = [len(words & _bigrams(_clause(text, f))) for f in figs]
+        words = question_topic(q, lexicon)
+        overlap = [len(words & topic_bigrams(_clause(text, f), lexicon)) for f in figs]
         figs = [f for f, o in zip(figs, overlap, strict=True) if o == max(overlap)]
     return figs
 
@@ -144,13 +160,14 @@ def figure(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     return Extracted(line.strip(" —:"), [best])
 
 
-def which_target(q: Question, lexicon: Lexicon) -> str:
+def which_target(q: Question, lexicon: Lexicon) -> str | None:
     """What a which-question asks for: a benchmark, a person, a company, a platform
-    or a model (the first whose words it uses; "model" when it names none)."""
+    or a model (the first whose words it uses; None when it names none of them:
+    "which tier" is answered with the evidence sentence)."""
     for target, patterns in lexicon.which_targets.items():
         if any(p.search(q.text) for p in patterns):
             return target
-    return "model"
+    return None
 
 
 def _proper_names(text: str, q: Question, lexicon: Lexicon) -> list[str]:
@@ -213,16 +230,21 @@ def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
 
 
 def _pair(
-    q: Question, scored: Scored
+    q: Question, scored: Scored, lexicon: Lexicon
 ) -> tuple[tuple[Figure, Candidate] | None, tuple[Figure, Candidate] | None]:
     a_model, b_model = q.models[0], q.models[1]
     found: list[tuple[Figure, Candidate] | None] = [None, None]
-    # prefer one sentence or row that states both
-    for _, c in scored:
+    # prefer one sentence or row that states both, the one closest to the question's words
+    words = question_topic(q, lexicon)
+    both = []
+    for rank, (_, c) in enumerate(scored):
         fa = next((f for f in c.figures if f.owner and f.owner.compatible(a_model)), None)
         fb = next((f for f in c.figures if f.owner and f.owner.compatible(b_model)), None)
         if fa and fb and fa is not fb:
-            return (fa, c), (fb, c)
+            both.append((-len(words & topic_bigrams(c.sentence.text, lexicon)), rank, fa, fb, c))
+    if both:
+        _, _, fa, fb, c = min(both, key=lambda t: (t[0], t[1]))
+        return (fa, c), (fb, c)
     for _, c in scored:
         for i, model in enumerate((a_model, b_model)):
             if found[i] is None:
@@ -245,7 +267,7 @@ def comparison(
 ) -> Extracted:
     if len(q.models) < 2 or q.figure is None:
         return open_answer(q, scored, lexicon)
-    a, b = _pair(q, scored)
+    a, b = _pair(q, scored, lexicon)
     if a is None or b is None:
         found = a or b
         if found is None:
@@ -273,14 +295,20 @@ def comparison(
         b_value=figure_text(fb, q.lang, lexicon),
     ).lstrip(": ：")
     if fa.value is not None and fb.value is not None and fa.unit == fb.unit:
-        diff = fa.value - fb.value
-        sign = "+" if diff > 0 else ""
+        places = max(_decimals(fa.text), _decimals(fb.text))
+        diff = round(fa.value - fb.value, places)
+        shown = f"{diff:+.{places}f}"
         key = "difference" if fa.unit == "%" else "difference_plain"
-        line += f" ({lead(lexicon, key, q.lang, value=sign + fmt_number(diff))})"
+        line += f" ({lead(lexicon, key, q.lang, value=shown)})"
         if difference:
-            line += f" — {fmt_number(fa.value)} − {fmt_number(fb.value)} = {fmt_number(diff)}"
+            line += f" — {fa.value:.{places}f} − {fb.value:.{places}f} = {diff:.{places}f}"
     evidence = [ca] if ca is cb else [ca, cb]
     return Extracted(line, evidence)
+
+
+def _decimals(text: str) -> int:
+    m = re.search(r"\.(\d+)", text)
+    return len(m.group(1)) if m else 0
 
 
 def cost(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
@@ -361,7 +389,7 @@ def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
 def extract(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     best = scored[0][1]
     if (
-        q.qtype in ("list", "open", "yesno", "which")
+        q.qtype in ("list", "open", "yesno")
         and best.sentence.role == "lead"
         and best.block is not None
         and best.block.kind == "list"
