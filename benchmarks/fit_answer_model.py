@@ -1,16 +1,19 @@
-"""Fit the answer model (logistic regression over candidate features) on a gold
-development set, choose its threshold from the curve of answered-correctly against
-abstained-correctly, and write src/kb/data/answer_model.json.
+"""Fit the answer model (a ranker and an abstainer over candidate features) on a
+gold development set, choose its threshold from the curve of answered-correctly
+against abstained-correctly, and write src/kb/data/answer_model.json.
 
     python benchmarks/fit_answer_model.py evaluation/gold/corpus_dev.jsonl \
         --out eval-out/answer-model [--write]
 
-A candidate sentence is labelled positive when the question is answerable and the
-sentence (or, for a list's lead-in or item, its list) holds the question's gold
-evidence. The threshold is the one that, on the development set, keeps false
-abstentions at or under --max-false-abstention (0.05) and, among those, abstains on
-the most unanswerable questions, then answers the most questions correctly. Only
-the development set is read: the holdout stays unseen until `kb eval`.
+The ranker (a conditional logit over each question's candidates) learns from the
+candidates labelled positive: the question is answerable and the sentence (or, for
+a list's lead-in or item, its list) holds the question's gold evidence. The
+abstainer (a logistic regression) learns whether the answer built from the
+best-ranked candidate holds one of the question's answer keys. The threshold is
+the one that, on the development set, keeps false abstentions at or under
+--max-false-abstention (0.05) and, among those, abstains on the most unanswerable
+questions, then answers the most questions correctly. Only the development set is
+read: the holdout stays unseen until `kb eval`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import csv
 import dataclasses
 import json
 import logging
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +36,15 @@ from kb.evaluation.runner import prepare_index
 from kb.index.embed import load_embedder
 from kb.index.second_encoder import load_second_encoder
 from kb.ingest.chunk import ChunkerConfig
-from kb.qa.calibration import AnswerModel, fit_logistic, load_answer_model
+from kb.qa.calibration import (
+    AnswerModel,
+    Linear,
+    fit_conditional_logit,
+    fit_logistic,
+    load_answer_model,
+    question_features,
+    sigmoid,
+)
 from kb.qa.evidence import FEATURES, Candidate
 from kb.qa.extract import extract
 from kb.qa.extractive import ExtractiveAnswerer
@@ -41,15 +53,35 @@ from kb.qa.question import Question, analyze
 from kb.qa.retrieve import HybridRetriever
 from kb.settings import Settings
 
+# the abstainer reads the best candidate's ranker score, share and margin, and how
+# well it matches the question's names, model, figure and words
+ABSTAIN_FEATURES = (
+    "rank_score",
+    "rank_share",
+    "rank_margin",
+    "cosine",
+    "second",
+    "names",
+    "subject",
+    "figure",
+    "topic",
+)
 MODEL_PATH = Path(__file__).resolve().parents[1] / "src" / "kb" / "data" / "answer_model.json"
 
 
 def positive(c: Candidate, q: EvalQuery) -> bool:
+    """The candidate holds the gold evidence (evidence strings are file text, so the
+    sentence is compared as the file has it, markup included, and as cleaned)."""
     if not q.answerable:
         return False
-    texts = [c.sentence.text]
+    chunk = c.hit.chunk
+    sentences = [c.sentence]
     if c.block is not None and c.sentence.role in ("lead", "item"):
-        texts += [s.text for s in c.block.items]
+        sentences += list(c.block.items)
+    texts = [s.text for s in sentences]
+    texts += [chunk.raw[s.start - chunk.start : s.end - chunk.start] for s in sentences]
+    if c.block is not None and c.sentence.role in ("lead", "item"):
+        texts.append(c.block.raw)
     return any(holds_evidence(t, q.evidence) for t in texts)
 
 
@@ -79,34 +111,64 @@ def main() -> int:
 
     rows: list[list[float]] = []
     labels: list[int] = []
-    per_question: list[tuple[EvalQuery, list[int], list[Candidate], Question]] = []
+    per_question: list[tuple[EvalQuery, np.ndarray, list[Candidate], Question]] = []
     for q in evalset.queries:
         retrieval = retriever.retrieve(q.text, settings.top_k)
         question = analyze(q.text, lexicon)
         cands = answerer.finder.candidates(question, retrieval)
-        idx = []
+        first = len(rows)
         for c in cands:
-            idx.append(len(rows))
-            rows.append([c.features[f] for f in FEATURES])
+            rows.append([c.features.get(f, 0.0) for f in FEATURES])
             labels.append(int(positive(c, q)))
-        per_question.append((q, idx, cands, question))
+        per_question.append((q, np.arange(first, len(rows)), cands, question))
     x = np.asarray(rows)
     y = np.asarray(labels)
-    w, b, mean, scale = fit_logistic(x, y, l2=args.l2)
-    probs = 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ w + b)))
+    w, mean, scale = fit_conditional_logit(x, [g for _, g, _, _ in per_question], y, l2=args.l2)
+    ranker = Linear(
+        FEATURES,
+        tuple(round(float(v), 6) for v in w),
+        tuple(round(float(v), 6) for v in mean),
+        tuple(round(float(v), 6) for v in scale),
+    )
 
-    # per question: the best candidate's probability and whether its answer is right
+    # the abstainer: is answering from the best-ranked candidate right?
+    abstain_rows: list[list[float]] = []
+    abstain_labels: list[int] = []
+    tops: list[tuple[EvalQuery, Candidate | None, list[float], bool]] = []
+    for q, g, cands, question in per_question:
+        if not len(g):
+            tops.append((q, None, [], False))
+            continue
+        scores = [ranker.score(c.features) for c in cands]
+        order = sorted(range(len(cands)), key=lambda i: -scores[i])
+        top = cands[order[0]]
+        total = sum(math.exp(scores[i] - scores[order[0]]) for i in order)
+        scored = [(math.exp(scores[i] - scores[order[0]]) / total, cands[i]) for i in order]
+        text = answerer.compose(question, extract(question, scored, lexicon), 1.0).text
+        right = bool(q.answer_keys) and contains_key(text, q.answer_keys)
+        if q.answerable and not q.answer_keys:
+            right = positive(top, q)
+        feats = {**top.features, **question_features(scores)}
+        abstain_rows.append([feats.get(f, 0.0) for f in ABSTAIN_FEATURES])
+        abstain_labels.append(int(q.answerable and right))
+        tops.append((q, top, scores, right))
+    aw, ab, amean, ascale = fit_logistic(
+        np.asarray(abstain_rows), np.asarray(abstain_labels), l2=args.l2
+    )
+    abstainer = Linear(
+        ABSTAIN_FEATURES,
+        tuple(round(float(v), 6) for v in aw),
+        tuple(round(float(v), 6) for v in amean),
+        tuple(round(float(v), 6) for v in ascale),
+        round(ab, 6),
+    )
     points = []
-    for q, idx, cands, question in per_question:
-        if not idx:
+    for q, best_c, scores, right in tops:
+        if best_c is None:
             points.append((q, -1.0, False))
             continue
-        order = sorted(range(len(idx)), key=lambda i: -probs[idx[i]])
-        scored = [(float(probs[idx[i]]), cands[i]) for i in order]
-        ex = extract(question, scored, lexicon)
-        text = answerer.compose(question, ex, scored[0][0]).text
-        right = bool(q.answer_keys) and contains_key(text, q.answer_keys)
-        points.append((q, scored[0][0], right))
+        conf = sigmoid(abstainer.score({**best_c.features, **question_features(scores)}))
+        points.append((q, conf, right))
     answerable = [p for p in points if p[0].answerable]
     keyed = [p for p in answerable if p[0].answer_keys]
     unanswerable = [p for p in points if not p[0].answerable]
@@ -133,12 +195,9 @@ def main() -> int:
     threshold = float(np.median(same))
 
     model = AnswerModel(
-        features=FEATURES,
-        weights=tuple(round(float(v), 6) for v in w),
-        bias=round(b, 6),
+        ranker=ranker,
+        abstainer=abstainer,
         threshold=threshold,
-        mean=tuple(round(float(v), 6) for v in mean),
-        scale=tuple(round(float(v), 6) for v in scale),
         fitted_on={
             "gold": args.gold.name,
             "questions": len(points),

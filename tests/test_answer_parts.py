@@ -15,8 +15,10 @@ from kb.ingest.document import Block, Sentence
 from kb.qa.calibration import (
     AnswerModel,
     AnswerModelError,
+    fit_conditional_logit,
     fit_logistic,
     load_answer_model,
+    question_features,
 )
 from kb.qa.evidence import FEATURES, names_benchmark
 from kb.qa.figures import figures_in
@@ -273,20 +275,57 @@ def test_fit_logistic_on_a_hand_computed_case() -> None:
     assert mean[0] == 2.0 and math.isclose(scale[0], math.sqrt(2.5))
 
 
+def test_conditional_logit_ranks_the_positive_first() -> None:
+    # three questions, three candidates each; the positive always has the larger x0
+    x = np.array(
+        [
+            [0.9, 0.1],
+            [0.2, 0.5],
+            [0.1, 0.9],
+            [0.8, 0.3],
+            [0.3, 0.3],
+            [0.5, 0.8],
+            [0.7, 0.6],
+            [0.6, 0.2],
+            [0.1, 0.1],
+        ]
+    )
+    groups = [np.array([0, 1, 2]), np.array([3, 4, 5]), np.array([6, 7, 8])]
+    positive = np.array([1, 0, 0, 1, 0, 0, 1, 0, 0])
+    w, mean, scale = fit_conditional_logit(x, groups, positive, l2=0.1)
+    scores = ((x - mean) / scale) @ w
+    for g in groups:
+        assert int(g[np.argmax(scores[g])]) == int(g[0])
+    assert w[0] > 0
+
+
+def test_question_features_of_the_ranker_scores() -> None:
+    f = question_features([2.0, 0.0])
+    assert math.isclose(f["rank_share"], 1 / (1 + math.exp(-2.0)))
+    assert f["rank_score"] == 2.0 and f["rank_margin"] == 2.0
+    assert question_features([1.0])["rank_margin"] == 5.0
+
+
 def test_packaged_answer_model_loads_and_scores() -> None:
     model = load_answer_model(expected=FEATURES)
-    assert set(model.features) <= set(FEATURES) and 0 < model.threshold < 1
-    p = model.probability({f: 0.5 for f in model.features})
-    assert 0.0 < p < 1.0
+    assert 0 < model.threshold < 1
+    assert set(model.ranker.features) <= set(FEATURES)
+    candidates = [{f: 0.5 for f in FEATURES}, {f: 0.2 for f in FEATURES}]
+    scores = model.rank(candidates)
+    assert 0.0 < model.confidence(candidates[0], scores) < 1.0
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d.pop("weights"), "damaged"),
-        (lambda d: d.update(weights=[1.0]), "counts differ"),
+        (lambda d: d.pop("ranker"), "damaged"),
+        (lambda d: d["ranker"].update(weights=[1.0]), "counts differ"),
         (lambda d: d.update(threshold=1.5), "out of range"),
-        (lambda d: d.update(features=[*d["features"][:-1], "mystery"]), "does not compute"),
+        (lambda d: d["abstainer"]["scale"].__setitem__(0, 0.0), "not positive"),
+        (
+            lambda d: d["ranker"].update(features=[*d["ranker"]["features"][:-1], "mystery"]),
+            "does not compute",
+        ),
     ],
 )
 def test_damaged_answer_model_is_one_clear_error(

@@ -17,6 +17,7 @@ from kb.qa.fuse import (
     weighted_sum,
 )
 from kb.qa.glossary import expand
+from kb.qa.lexicon import load_lexicon
 
 
 def test_minmax_and_max_scale() -> None:
@@ -80,8 +81,9 @@ def test_required_names_tell_near_identical_models_apart() -> None:
 
 
 def test_glossary_expands_across_languages() -> None:
-    assert {"가격", "价格"} <= set(expand("What is the price?"))
-    assert "price" in expand("하이쿠 가격은?")
+    glossary = load_lexicon().glossary
+    assert {"가격", "价格"} <= set(expand("What is the price?", glossary))
+    assert "price" in expand("하이쿠 가격은?", glossary)
 
 
 def test_korean_morphemes_match_across_endings() -> None:

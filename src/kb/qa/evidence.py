@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 from kb.index.tokenize import Tokenizer
 from kb.ingest.document import Block, Sentence
-from kb.qa.entities import required_tokens
 from kb.qa.figures import Figure, figures_in, stated_subject
 from kb.qa.glossary import expand
 from kb.qa.lexicon import Lexicon
@@ -32,6 +31,10 @@ from kb.qa.retrieve import Hit, Retrieval
 FEATURES = (
     "cosine",  # e5 cosine of question and sentence, centered per document language
     "cosine_gap",  # how far below the best candidate's cosine
+    "second",  # the second encoder's cosine (trained on translations: cross-lingual)
+    "second_gap",  # how far below the best candidate's
+    "block",  # best e5 cosine over the sentence's list or table (lead-in and items)
+    "topic",  # share of the question's words (without names and figures) in the sentence
     "passage",  # the passage's fused retrieval score relative to the best passage
     "first_passage",  # 1 for the top passage
     "overlap",  # share of the question's tokens (glossary-expanded) in the sentence
@@ -41,7 +44,9 @@ FEATURES = (
     "figure",  # 1 holds the figure asked for, 0.5 no figure asked
     "structured",  # 1 a list lead-in or item, or a table row
     "short",  # 1 for a fragment (fewer than 8 word characters)
+    "title",  # 1 a line without a sentence end that is no list item or row (a caption)
 )
+_SENTENCE_END = re.compile(r"[.。!?！？:：다요]\s*['\"”’)\]]*\s*$")
 _WORD = re.compile(r"\w")
 _SQUASH = re.compile(r"[\s\-_]+")
 
@@ -53,6 +58,7 @@ class Candidate:
     sentence: Sentence
     block: Block | None
     subject: ModelName | None  # the model the sentence is about
+    context: ModelName | None  # the model the text around it is about (lead-in, section, article)
     figures: tuple[Figure, ...]  # figures of the kind asked, any owner
     owned: tuple[Figure, ...]  # those stated for the model asked (all when none asked)
     features: dict[str, float]
@@ -78,6 +84,13 @@ def names_benchmark(text: str, benchmarks: tuple[str, ...]) -> bool:
     return False
 
 
+def _clause(text: str, start: int, end: int) -> str:
+    left = max((m.end() for m in re.finditer(r"[,，;；]", text[:start])), default=0)
+    rest = text[end:]
+    right = min((m.start() for m in re.finditer(r"[,，;；]", rest)), default=len(rest))
+    return text[left : end + right]
+
+
 def context_subject(
     hit: Hit, block: Block | None, doc_subject: ModelName | None, lexicon: Lexicon
 ) -> ModelName | None:
@@ -97,7 +110,37 @@ def context_subject(
 
 
 def _fits(name: ModelName | None, asked: tuple[ModelName, ...]) -> bool:
-    return name is not None and any(name.compatible(a) for a in asked)
+    return name is not None and any(name.answers_for(a) for a in asked)
+
+
+def question_names(q: Question, tokenizer: Tokenizer, lexicon: Lexicon) -> frozenset[str]:
+    """Name tokens an article must mention to answer the question: the models it
+    names (with their versions, "opus_4") and acronyms ("MMLU", "AISI"); ordinary
+    capitalized words ("Table", "Japanese") and amounts ("10M") are no names."""
+    parts = [q.text[m.start : m.end] for m in find_mentions(q.text, lexicon)]
+    parts += re.findall(r"(?<![A-Za-z0-9])[A-Z]{3,}(?![A-Za-z0-9])", q.text)
+    out: set[str] = set()
+    for part in parts:
+        tokens = [t for t in tokenizer(part) if not t.startswith("k:")]
+        out.update(tokens)
+    return frozenset(out)
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"[\s\d.%]+", "", text.lower())
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def topic_bigrams(text: str, lexicon: Lexicon) -> set[str]:
+    """Character bigrams of ``text`` without its model names and numbers: what a
+    sentence or question is about, beyond which model and which figure."""
+    kept = []
+    pos = 0
+    for m in find_mentions(text, lexicon):
+        kept.append(text[pos : m.start])
+        pos = m.end
+    kept.append(text[pos:])
+    return _bigrams(" ".join(kept))
 
 
 class EvidenceFinder:
@@ -109,11 +152,14 @@ class EvidenceFinder:
         self.passages = passages
 
     def candidates(self, q: Question, retrieval: Retrieval) -> list[Candidate]:
-        names = required_tokens(q.text, self.tokenizer)
+        names = question_names(q, self.tokenizer, self.lexicon)
         q_tokens = set(self.tokenizer(q.text)) | {
-            t for w in expand(q.text) for t in self.tokenizer(w)
+            t for w in expand(q.text, self.lexicon.glossary) for t in self.tokenizer(w)
         }
         name_tokens = {t for t in names if "_" not in t}
+        topic = topic_bigrams(
+            " ".join([q.text, *expand(q.text, self.lexicon.glossary)]), self.lexicon
+        )
         hits = [
             h
             for h in retrieval.hits[: self.passages]
@@ -129,8 +175,8 @@ class EvidenceFinder:
             for pos, sentence in enumerate(h.chunk.sentences):
                 if getattr(sentence, "instruction", False):
                     continue  # an instruction to the reader is never evidence
-                if sentence.role == "header" or sentence.text.strip() == h.chunk.section.strip():
-                    continue  # a heading or a table header states nothing
+                if self._no_evidence(h, sentence):
+                    continue
                 block = h.chunk.blocks[sentence.block] if sentence.block >= 0 else None
                 cand = self._candidate(
                     q,
@@ -143,14 +189,38 @@ class EvidenceFinder:
                     best_passage,
                     q_tokens,
                     name_tokens,
+                    topic,
                 )
                 if cand is not None:
                     out.append(cand)
-        if out:
-            top = max(c.features["cosine"] for c in out)
-            for c in out:
-                c.features["cosine_gap"] = top - c.features["cosine"]
+        for feature in ("cosine", "second"):
+            present = [c for c in out if feature in c.features]
+            if present:
+                top = max(c.features[feature] for c in present)
+                for c in present:
+                    c.features[feature + "_gap"] = top - c.features[feature]
         return out
+
+    def _no_evidence(self, hit: Hit, sentence: Sentence) -> bool:
+        """Headings, table headers and captions, and reference lists state nothing."""
+        if sentence.role == "header" or sentence.text.strip() == hit.chunk.section.strip():
+            return True
+        block = hit.chunk.blocks[sentence.block] if sentence.block >= 0 else None
+        if sentence.role == "lead" and block is not None and block.kind == "table":
+            return True  # a table's caption ("표 2 … 성능 비교")
+        section = hit.chunk.section.strip().lower()
+        if any(section == s or section.endswith(s) for s in self.lexicon.skip_sections):
+            return True
+        text = sentence.text
+        if sentence.role in ("item", "row", "lead") or _SENTENCE_END.search(text) or len(text) > 40:
+            return False
+        # a heading inside the passage (digits of model names do not make it a fact)
+        pos, rest = 0, []
+        for m in find_mentions(text, self.lexicon):
+            rest.append(text[pos : m.start])
+            pos = m.end
+        rest.append(text[pos:])
+        return not any(ch.isdigit() for ch in "".join(rest))
 
     def _candidate(
         self,
@@ -164,6 +234,7 @@ class EvidenceFinder:
         best_passage: float,
         q_tokens: set[str],
         name_tokens: set[str],
+        topic: set[str],
     ) -> Candidate | None:
         lex = self.lexicon
         context = context_subject(hit, block, doc_subject, lex)
@@ -196,22 +267,46 @@ class EvidenceFinder:
         where = " ".join(
             [text, block.lead.text if block is not None and block.lead else "", hit.chunk.section]
         )
-        if q.qtype in ("figure", "arithmetic") and q.figure is not None and not owned:
-            return None
-        if q.qtype == "comparison" and q.figure is not None and not figures:
+        if (
+            q.qtype in ("figure", "arithmetic")
+            and q.figure is not None
+            and q.figure.kind != "multiplier"  # a ratio may be computed from other figures
+            and not owned
+        ):
             return None
         if (
-            q.qtype in ("figure", "arithmetic", "comparison")
+            q.qtype in ("figure", "arithmetic")
             and q.figure is not None
             and q.benchmarks
             and not names_benchmark(where, q.benchmarks)
         ):
             return None
+        if q.figure is not None and q.figure.kind == "count" and owned:
+            # a count answers only when its clause is about what the question counts
+            owned = tuple(
+                f for f in owned if topic & topic_bigrams(_clause(text, f.start, f.end), lex)
+            )
+            if q.qtype in ("figure", "arithmetic") and not owned:
+                return None
         tokens = set(self.tokenizer(text))
         raw_cos = hit.sentence_scores[pos] if pos < len(hit.sentence_scores) else 0.0
+        block_cos = raw_cos
+        if block is not None:
+            spans = {(s.start, s.end) for s in [block.lead, block.header, *block.items] if s}
+            block_cos = max(
+                [raw_cos]
+                + [
+                    sc
+                    for s, sc in zip(hit.chunk.sentences, hit.sentence_scores, strict=False)
+                    if (s.start, s.end) in spans
+                ]
+            )
+        sentence_topic = topic_bigrams(text, lex)
         features = {
             "cosine": raw_cos - offset,
             "cosine_gap": 0.0,
+            "block": block_cos - offset,
+            "topic": len(topic & sentence_topic) / len(topic) if topic else 0.0,
             "passage": hit.score / best_passage,
             "first_passage": 1.0 if hit.rank == 1 else 0.0,
             "overlap": len(q_tokens & tokens) / len(q_tokens) if q_tokens else 0.0,
@@ -223,5 +318,9 @@ class EvidenceFinder:
             "figure": 0.5 if q.figure is None else 1.0 if owned else 0.0,
             "structured": 1.0 if sentence.role in ("lead", "item", "row") else 0.0,
             "short": 1.0 if len(_WORD.findall(text)) < 8 else 0.0,
+            "title": 0.0 if sentence.role in ("item", "row") or _SENTENCE_END.search(text) else 1.0,
         }
-        return Candidate(hit, pos, sentence, block, subject, figures, owned, features)
+        if pos < len(hit.second_scores):
+            features["second"] = hit.second_scores[pos]
+            features["second_gap"] = 0.0
+        return Candidate(hit, pos, sentence, block, subject, context, figures, owned, features)

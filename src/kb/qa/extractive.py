@@ -4,6 +4,8 @@ model, and per-type extraction (``kb/qa/question.py``, ``evidence.py``,
 
 from __future__ import annotations
 
+import math
+
 from kb.index.tokenize import Tokenizer
 from kb.qa.answer import Answer
 from kb.qa.calibration import AnswerModel
@@ -33,23 +35,30 @@ class ExtractiveAnswerer:
             question, text, [], True, confidence, lead=text, kind=q.qtype if q else "", lang=lang
         )
 
-    def scored(self, q: Question, retrieval: Retrieval) -> list[tuple[float, Candidate]]:
-        """Every candidate with the answer model's probability, best first."""
-        out = [
-            (self.model.probability(c.features), c) for c in self.finder.candidates(q, retrieval)
-        ]
-        out.sort(key=lambda pc: -pc[0])
-        return out
+    def scored(
+        self, q: Question, retrieval: Retrieval
+    ) -> tuple[list[tuple[float, Candidate]], float]:
+        """Every candidate with its share of the ranker's softmax, best first, and
+        the confidence that answering from the best is right."""
+        candidates = self.finder.candidates(q, retrieval)
+        if not candidates:
+            return [], 0.0
+        scores = self.model.rank([c.features for c in candidates])
+        top = max(scores)
+        weights = [math.exp(s - top) for s in scores]
+        total = sum(weights)
+        out = sorted(
+            ((w / total, c) for w, c in zip(weights, candidates, strict=True)),
+            key=lambda pc: -pc[0],
+        )
+        return out, self.model.confidence(out[0][1].features, scores)
 
     def answer(self, question: str, retrieval: Retrieval) -> Answer:
         q = analyze(question, self.lexicon)
-        scored = self.scored(q, retrieval)
-        if not scored:
-            return self.not_found(question, 0.0, q)
-        p, _ = scored[0]
-        if p < self.model.threshold:
-            return self.not_found(question, p, q)
-        return self.compose(q, extract(q, scored, self.lexicon), p)
+        scored, confidence = self.scored(q, retrieval)
+        if not scored or confidence < self.model.threshold:
+            return self.not_found(question, confidence, q)
+        return self.compose(q, extract(q, scored, self.lexicon), confidence)
 
     def compose(self, q: Question, ex: Extracted, confidence: float) -> Answer:
         citations: list[Citation] = []

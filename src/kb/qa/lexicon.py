@@ -65,6 +65,7 @@ class Lexicon:
     qualitative: tuple[re.Pattern[str], ...]
     quantity: tuple[re.Pattern[str], ...]
     which_targets: dict[str, tuple[re.Pattern[str], ...]]
+    skip_sections: tuple[str, ...]  # sections that state no facts (references)
 
     def is_benchmark(self, word: str) -> bool:
         w = word.lower()
@@ -162,6 +163,7 @@ def build(data: dict[str, Any]) -> Lexicon:
             wh_words=_patterns(data.get("wh_words", []), "wh_words"),
             qualitative=_patterns(data.get("qualitative", []), "qualitative"),
             quantity=_patterns(data.get("quantity", []), "quantity"),
+            skip_sections=tuple(_words(data, "skip_sections")),
             which_targets={
                 str(k): _patterns(v, f"which_targets.{k}")
                 for k, v in data.get("which_targets", {}).items()

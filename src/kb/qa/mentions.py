@@ -45,6 +45,13 @@ class ModelName:
             return False
         return _versions_fit(self, other)
 
+    def answers_for(self, asked: ModelName) -> bool:
+        """A fact stated for this name answers a question about ``asked``: the same
+        model, named at least as specifically (a fact about "Claude Opus 4" answers
+        a question about "Claude 4", but one about the "Claude 4" series says nothing
+        certain about "Claude Sonnet 4")."""
+        return self.compatible(asked) and asked.families <= self.families
+
     def resolve(self, subject: ModelName | None) -> ModelName:
         """A name written without a version ("하이쿠", "Claude") in an article about
         ``subject`` means that subject, when the families fit."""

@@ -43,6 +43,9 @@ class Question:
     models: tuple[ModelName, ...]
     benchmarks: tuple[str, ...]  # benchmark names as written, lowercased
     volumes: dict[str, float] = field(default_factory=dict)  # "input"/"output"/"" -> tokens
+    # the question's own words ask for the figure (a cue or a benchmark), rather than
+    # its type implying one ("A vs B" is read as scores unless the text says otherwise)
+    figure_asked: bool = True
 
     @property
     def model(self) -> ModelName | None:
@@ -153,8 +156,9 @@ def analyze(text: str, lexicon: Lexicon) -> Question:
     if figure is None and benchmarks:
         figure = lexicon.figure_kind("score")  # a benchmark is asked about for its score
     qtype = question_type(text, lexicon, tuple(models), figure)
-    if qtype == "arithmetic" and figure is None:
-        figure = lexicon.figure_kind("score")  # "how many points higher"
+    figure_asked = figure is not None
+    if qtype in ("arithmetic", "comparison") and figure is None:
+        figure = lexicon.figure_kind("score")  # "how many points higher", "A vs B"
     lang = question_language(text)
     if lang not in ("ko", "zh", "en"):
         lang = "zh" if has_cjk(text) else "en"
@@ -166,4 +170,5 @@ def analyze(text: str, lexicon: Lexicon) -> Question:
         models=tuple(models),
         benchmarks=benchmarks,
         volumes=token_volumes(text, lexicon) if qtype == "arithmetic" else {},
+        figure_asked=figure_asked,
     )

@@ -58,6 +58,8 @@ class Hit:
     scores: dict[str, float] = field(default_factory=dict)  # per-signal, normalized
     # raw e5 cosine of the query and each of ``chunk.sentences`` (empty: lexical mode)
     sentence_scores: tuple[float, ...] = ()
+    # the same under the second encoder (empty: none)
+    second_scores: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ class HybridRetriever:
         tokens = tok(query)
         weights = [1.0] * len(tokens)
         if self.expand_query:
-            for word in expand(query):
+            for word in expand(query, self.lexicon.glossary):
                 extra = tok(word)
                 tokens.extend(extra)
                 weights.extend([EXPANSION_WEIGHT] * len(extra))
@@ -189,6 +191,7 @@ class HybridRetriever:
         components: dict[str, np.ndarray] = {}
         qv: np.ndarray | None = None
         sims: np.ndarray | None = None
+        second_sims: np.ndarray | None = None
         offsets: dict[str, float] = {}
         if self.mode != "lexical":
             assert self.embedder is not None
@@ -218,7 +221,12 @@ class HybridRetriever:
                 )
                 components["sentence"] = minmax(best)
             if self.second is not None and self.weights.get("second"):
-                components["second"] = self._second_scores(query)
+                second_sims = self._second_sims(query)
+                components["second"] = minmax(
+                    max_by_group(
+                        second_sims, self.index.sentence_chunk, n, fill=float(second_sims.min())
+                    )
+                )
         lexical, tokens = self._lexical(query)
         components["lexical"] = max_scale(lexical)
         if self.weights.get("entity"):
@@ -242,6 +250,11 @@ class HybridRetriever:
                     if sims is not None
                     else ()
                 ),
+                second_scores=(
+                    tuple(float(x) for x in second_sims[self.sentence_rows(int(i))])
+                    if second_sims is not None
+                    else ()
+                ),
             )
             for r, i in enumerate(order)
         ]
@@ -250,17 +263,17 @@ class HybridRetriever:
         subjects = {d: self.doc_subject(d) for d in docs}
         return Retrieval(query, hits, qv, tokens, offsets, doc_names, subjects)
 
-    def _second_scores(self, query: str) -> np.ndarray:
-        """Best sentence cosine per chunk under the second encoder, scaled to [0, 1]
-        (not centered: it has little preference for the query's language)."""
+    def _second_sims(self, query: str) -> np.ndarray:
+        """Cosine of the query and every sentence under the second encoder (not
+        centered: it has little preference for the query's language); the fusion
+        uses each chunk's best."""
         assert self.second is not None and self.index.second_vectors is not None
-        n = len(self.index.chunks)
         vectors = self.index.second_vectors
         q = self.second.encode_queries([query]).astype(np.float32)
         d, idx = vectors.search(q, vectors.ntotal)
         sims = np.empty(vectors.ntotal, dtype=np.float32)
         sims[idx[0]] = d[0]
-        return minmax(max_by_group(sims, self.index.sentence_chunk, n, fill=float(sims.min())))
+        return sims
 
     def sentence_rows(self, chunk_row: int) -> range:
         return range(int(self.sentence_start[chunk_row]), int(self.sentence_start[chunk_row + 1]))

@@ -1,0 +1,36 @@
+"""From scored candidates to the answer a person asked for, per question type.
+
+* figure: the whole figure as written, stated for the model asked;
+* which: the model or entity the evidence names (not the ones the question names);
+* list: the lead-in and every item after it (the list is cited as one block);
+* comparison: both models' figures and, when numeric, the difference;
+* arithmetic: a difference, a ratio or a cost for the token volumes asked, with its
+  working, citing every figure used;
+* yes/no and open: the best sentence (a list item with its lead-in, a lead-in with
+  its items).
+"""
+
+from __future__ import annotations
+
+from kb.qa.extract.base import Extracted, Scored, clean_item
+from kb.qa.extract.numbers import arithmetic, comparison, figure
+from kb.qa.extract.text import list_answer, open_answer, which, yes_no
+from kb.qa.lexicon import Lexicon
+from kb.qa.question import Question
+
+EXTRACTORS = {
+    "figure": figure,
+    "which": which,
+    "list": list_answer,
+    "comparison": comparison,
+    "arithmetic": arithmetic,
+    "yesno": yes_no,
+    "open": open_answer,
+}
+
+
+def extract(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    return EXTRACTORS.get(q.qtype, open_answer)(q, scored, lexicon)
+
+
+__all__ = ["Extracted", "Scored", "clean_item", "extract"]

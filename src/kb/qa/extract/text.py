@@ -1,0 +1,120 @@
+"""Answers that are words: which model or entity, a list's items, a yes/no with its
+evidence, an open question's best sentence."""
+
+from __future__ import annotations
+
+import re
+
+from kb.qa.evidence import Candidate
+from kb.qa.extract.base import Extracted, Scored, clean_item, subject_text
+from kb.qa.lexicon import Lexicon
+from kb.qa.mentions import find_mentions
+from kb.qa.question import Question, find_benchmarks
+from kb.qa.render import join_values, lead
+
+_PROPER = re.compile(r"[A-Z][A-Za-z0-9&.\-]*(?:\s+[A-Z][A-Za-z0-9&.\-]*)*")
+_NEGATION = ("not ", "n't", "cannot", "없", "않", "못하", "不能", "不支持", "没有", "无法")
+
+
+def which_target(q: Question, lexicon: Lexicon) -> str | None:
+    """What a which-question asks for: a benchmark, a person, a company, a platform
+    or a model (the first whose words it uses; None when it names none of them:
+    "which tier" is answered with the evidence sentence)."""
+    for target, patterns in lexicon.which_targets.items():
+        if any(p.search(q.text) for p in patterns):
+            return target
+    return None
+
+
+def _as_written(text: str, phrase: str) -> str:
+    m = re.search(re.escape(phrase).replace(r"\ ", r"\s+"), text, re.I)
+    return m.group(0) if m else phrase
+
+
+def _proper_names(text: str, q: Question, lexicon: Lexicon) -> list[str]:
+    low_q = q.text.lower()
+    models = {m.start for m in find_mentions(text, lexicon)}
+    out: list[str] = []
+    for found in _PROPER.finditer(text):
+        word = found.group(0).strip(" .")
+        fresh = word.lower() not in low_q and word not in out
+        if len(word) > 2 and fresh and found.start() not in models:
+            out.append(word)
+    return out
+
+
+def _entities(q: Question, c: Candidate, target: str | None, lexicon: Lexicon) -> list[str]:
+    text = c.sentence.text
+    names: list[str] = []
+    # "which model scored 73.3%": the owner of that figure
+    numbers = {n.replace(" ", "") for n in re.findall(r"\d+(?:\.\d+)?\s?%", q.text)}
+    for f in c.figures:
+        if f.text.replace(" ", "") in numbers and f.owner:
+            names.append(f.owner.display(lexicon))
+    if names:
+        return names
+    if target == "benchmark":
+        found = dict.fromkeys(find_benchmarks(text, lexicon))
+        return [_as_written(text, b) for b in found if b not in q.text.lower()]
+    if target in ("person", "company", "platform"):
+        return _proper_names(text, q, lexicon)
+    if target == "model":
+        for m in find_mentions(text, lexicon):
+            name = m.name.resolve(c.context)
+            asked = any(name.compatible(a) and a.version for a in q.models)
+            if not asked and name.display(lexicon) not in names:
+                names.append(name.display(lexicon))
+    return names
+
+
+def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    """The entity asked for, from the best candidate that names one."""
+    target = which_target(q, lexicon)
+    top = scored[0][0]
+    for p, c in scored[:3]:
+        if p < 0.5 * top:
+            break
+        names = _entities(q, c, target, lexicon)
+        if names:
+            return Extracted(join_values(names[:4], q.lang), [c])
+    return open_answer(q, scored, lexicon)
+
+
+def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    """The best-scored list among the good candidates: its lead-in and items."""
+    top = scored[0][0]
+    for p, c in scored:
+        if p < 0.5 * top:
+            break
+        if c.block is not None and c.block.kind == "list" and c.block.items:
+            items = [i for i in (clean_item(s.text) for s in c.block.items) if i]
+            subject = subject_text(c.subject, q, lexicon)
+            line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
+            return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
+    return open_answer(q, scored, lexicon)
+
+
+def _sentence(c: Candidate) -> str:
+    """A sentence as an answer: a list item with its lead-in ("…예정되어 있습니다:
+    이미지 입력 기능 추가"), since an item alone loses what it is an item of."""
+    text = clean_item(c.sentence.text)
+    if c.sentence.role == "item" and c.block is not None and c.block.lead is not None:
+        return f"{clean_item(c.block.lead.text)} {text}"
+    return text
+
+
+def yes_no(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    best = scored[0][1]
+    if best.sentence.role == "lead" and best.block is not None and best.block.kind == "list":
+        return list_answer(q, scored, lexicon)
+    text = _sentence(best)
+    if best.sentence.role == "item" or any(n in text for n in _NEGATION):
+        return Extracted(text, [best], quote_in_lead=True)
+    return Extracted(f"{lexicon.label('yes', q.lang)} — {text}", [best], quote_in_lead=True)
+
+
+def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    best = scored[0][1]
+    if best.sentence.role == "lead" and best.block is not None and best.block.kind == "list":
+        return list_answer(q, scored, lexicon)  # the evidence is a lead-in: give its items
+    return Extracted(_sentence(best), [best], quote_in_lead=True)
