@@ -42,7 +42,9 @@ FEATURES = (
     "subject",  # 1 the sentence is about the model asked, 0 about another, 0.5 none asked
     "benchmark",  # 1 the benchmark asked is named, 0.5 none asked
     "figure",  # 1 holds the figure asked for, 0.5 no figure asked
-    "structured",  # 1 a list lead-in or item, or a table row
+    "structured",  # 1 a list lead-in or item
+    "row",  # 1 a table row
+    "list_for_list",  # 1 a list lead-in or item, for a question asking for a list
     "short",  # 1 for a fragment (fewer than 8 word characters)
     "title",  # 1 a line without a sentence end that is no list item or row (a caption)
 )
@@ -113,17 +115,33 @@ def _fits(name: ModelName | None, asked: tuple[ModelName, ...]) -> bool:
     return name is not None and any(name.answers_for(a) for a in asked)
 
 
-def question_names(q: Question, tokenizer: Tokenizer, lexicon: Lexicon) -> frozenset[str]:
-    """Name tokens an article must mention to answer the question: the models it
-    names (with their versions, "opus_4") and acronyms ("MMLU", "AISI"); ordinary
-    capitalized words ("Table", "Japanese") and amounts ("10M") are no names."""
-    parts = [q.text[m.start : m.end] for m in find_mentions(q.text, lexicon)]
-    parts += re.findall(r"(?<![A-Za-z0-9])[A-Z]{3,}(?![A-Za-z0-9])", q.text)
-    out: set[str] = set()
-    for part in parts:
-        tokens = [t for t in tokenizer(part) if not t.startswith("k:")]
-        out.update(tokens)
-    return frozenset(out)
+def _name_tokens(text: str, tokenizer: Tokenizer) -> frozenset[str]:
+    return frozenset(t for t in tokenizer(text) if not t.startswith("k:"))
+
+
+def question_names(
+    q: Question, tokenizer: Tokenizer, lexicon: Lexicon
+) -> tuple[frozenset[str], list[frozenset[str]]]:
+    """Name tokens an article must mention to answer the question: acronyms it uses
+    ("MMLU", "AISI"), and the tokens of each model it names (with their versions,
+    "opus_4"), of which an article needs every one for a question about one model,
+    and at least one for a question comparing several (each may be in its own
+    article). Ordinary capitalized words ("Table", "Japanese") and amounts ("10M")
+    are no names."""
+    acronyms = re.findall(r"(?<![A-Za-z0-9])[A-Z]{3,}(?![A-Za-z0-9])", q.text)
+    required = frozenset().union(*(_name_tokens(a, tokenizer) for a in acronyms))
+    models = [
+        _name_tokens(q.text[m.start : m.end], tokenizer) for m in find_mentions(q.text, lexicon)
+    ]
+    return required, [m for m in models if m]
+
+
+def _covers(vocab: frozenset[str], required: frozenset[str], models: list[frozenset[str]]) -> bool:
+    if not required <= vocab:
+        return False
+    if len(models) <= 1:
+        return all(m <= vocab for m in models)
+    return any(m <= vocab for m in models)
 
 
 def _bigrams(text: str) -> set[str]:
@@ -152,7 +170,8 @@ class EvidenceFinder:
         self.passages = passages
 
     def candidates(self, q: Question, retrieval: Retrieval) -> list[Candidate]:
-        names = question_names(q, self.tokenizer, self.lexicon)
+        required, model_names = question_names(q, self.tokenizer, self.lexicon)
+        names = required.union(*model_names)
         q_tokens = set(self.tokenizer(q.text)) | {
             t for w in expand(q.text, self.lexicon.glossary) for t in self.tokenizer(w)
         }
@@ -163,7 +182,7 @@ class EvidenceFinder:
         hits = [
             h
             for h in retrieval.hits[: self.passages]
-            if names <= retrieval.doc_names.get(h.chunk.doc_id, frozenset())
+            if _covers(retrieval.doc_names.get(h.chunk.doc_id, frozenset()), required, model_names)
         ]
         if not hits:
             return []
@@ -203,8 +222,10 @@ class EvidenceFinder:
 
     def _no_evidence(self, hit: Hit, sentence: Sentence) -> bool:
         """Headings, table headers and captions, and reference lists state nothing."""
-        if sentence.role == "header" or sentence.text.strip() == hit.chunk.section.strip():
+        if sentence.role == "header":
             return True
+        if sentence.text.strip() == hit.chunk.section.strip() and sentence.role != "lead":
+            return True  # a heading (one that leads a list stays: "③ 적용 분야")
         block = hit.chunk.blocks[sentence.block] if sentence.block >= 0 else None
         if sentence.role == "lead" and block is not None and block.kind == "table":
             return True  # a table's caption ("표 2 … 성능 비교")
@@ -275,7 +296,7 @@ class EvidenceFinder:
         ):
             return None
         if (
-            q.qtype in ("figure", "arithmetic")
+            q.qtype in ("figure", "arithmetic", "comparison")
             and q.figure is not None
             and q.benchmarks
             and not names_benchmark(where, q.benchmarks)
@@ -316,7 +337,11 @@ class EvidenceFinder:
                 0.5 if not q.benchmarks else 1.0 if names_benchmark(where, q.benchmarks) else 0.0
             ),
             "figure": 0.5 if q.figure is None else 1.0 if owned else 0.0,
-            "structured": 1.0 if sentence.role in ("lead", "item", "row") else 0.0,
+            "structured": 1.0 if sentence.role in ("lead", "item") else 0.0,
+            "row": 1.0 if sentence.role == "row" else 0.0,
+            "list_for_list": 1.0
+            if q.qtype == "list" and sentence.role in ("lead", "item")
+            else 0.0,
             "short": 1.0 if len(_WORD.findall(text)) < 8 else 0.0,
             "title": 0.0 if sentence.role in ("item", "row") or _SENTENCE_END.search(text) else 1.0,
         }

@@ -66,6 +66,10 @@ class Lexicon:
     quantity: tuple[re.Pattern[str], ...]
     which_targets: dict[str, tuple[re.Pattern[str], ...]]
     skip_sections: tuple[str, ...]  # sections that state no facts (references)
+    negation: tuple[re.Pattern[str], ...]  # "without tools", "도구 없이", "无工具"
+
+    def negated(self, text: str) -> bool:
+        return any(p.search(text) for p in self.negation)
 
     def is_benchmark(self, word: str) -> bool:
         w = word.lower()
@@ -164,6 +168,7 @@ def build(data: dict[str, Any]) -> Lexicon:
             qualitative=_patterns(data.get("qualitative", []), "qualitative"),
             quantity=_patterns(data.get("quantity", []), "quantity"),
             skip_sections=tuple(_words(data, "skip_sections")),
+            negation=_patterns(data.get("negation", []), "negation"),
             which_targets={
                 str(k): _patterns(v, f"which_targets.{k}")
                 for k, v in data.get("which_targets", {}).items()

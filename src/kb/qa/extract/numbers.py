@@ -50,6 +50,27 @@ def pick_figures(q: Question, c: Candidate, lexicon: Lexicon) -> list[Figure]:
     return figs
 
 
+def _same_condition(q: Question, best: Candidate, scored: Scored, lexicon: Lexicon) -> Candidate:
+    """ "Accuracy without tools": when the question is negated and the best
+    candidate's figure is not (or the other way round), a close candidate of the
+    same list whose figure matches the question's condition."""
+    figs = pick_figures(q, best, lexicon)
+    if not figs:
+        return best
+    asked = lexicon.negated(q.text)
+    if lexicon.negated(clause(best.sentence.text, figs[0])) == asked:
+        return best
+    for _, c in scored[1:6]:
+        other = pick_figures(q, c, lexicon) if c.owned else []
+        if (
+            other
+            and same_block(best, c)
+            and lexicon.negated(clause(c.sentence.text, other[0])) == asked
+        ):
+            return c
+    return best
+
+
 def _shown(q: Question, c: Candidate, figs: list[Figure], lexicon: Lexicon) -> str:
     values = []
     for f in figs:
@@ -98,6 +119,7 @@ def figure(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
         if any(f.column and squash(f.column) in squash(q.text) for f in c.owned):
             best = c
             break
+    best = _same_condition(q, best, scored, lexicon)
     figs = pick_figures(q, best, lexicon)
     owner = figs[0].owner if figs else best.subject
     subject = subject_text(owner, q, lexicon) or subject_text(best.subject, q, lexicon)

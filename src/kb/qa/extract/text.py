@@ -3,6 +3,7 @@ evidence, an open question's best sentence."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from kb.qa.evidence import Candidate
@@ -18,11 +19,19 @@ _NEGATION = ("not ", "n't", "cannot", "없", "않", "못하", "不能", "不支�
 
 def which_target(q: Question, lexicon: Lexicon) -> str | None:
     """What a which-question asks for: a benchmark, a person, a company, a platform
-    or a model (the first whose words it uses; None when it names none of them:
-    "which tier" is answered with the evidence sentence)."""
-    for target, patterns in lexicon.which_targets.items():
-        if any(p.search(q.text) for p in patterns):
-            return target
+    or a model. The words right after the question word decide ("哪款顶级模型" asks
+    for a model even if the question also says 基准测试), else any in the question;
+    None when it names none of them ("which tier": the evidence sentence answers)."""
+    cue = min(
+        (m for p in lexicon.question_types.get("which", ()) if (m := p.search(q.text))),
+        key=lambda m: m.start(),
+        default=None,
+    )
+    windows = [q.text[cue.start() : cue.end() + 12]] if cue is not None else []
+    for window in [*windows, q.text]:
+        for target, patterns in lexicon.which_targets.items():
+            if any(p.search(window) for p in patterns):
+                return target
     return None
 
 
@@ -67,8 +76,24 @@ def _entities(q: Question, c: Candidate, target: str | None, lexicon: Lexicon) -
     return names
 
 
+def _neighbours(c: Candidate) -> list[Candidate]:
+    """The sentences before and after a candidate in its passage, as candidates
+    (an entity is often named next to the sentence that matches the question)."""
+    out = []
+    sentences = c.hit.chunk.sentences
+    for pos in (c.position - 1, c.position + 1):
+        if 0 <= pos < len(sentences):
+            s = sentences[pos]
+            block = c.hit.chunk.blocks[s.block] if s.block >= 0 else None
+            out.append(
+                dataclasses.replace(c, position=pos, sentence=s, block=block, figures=(), owned=())
+            )
+    return out
+
+
 def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
-    """The entity asked for, from the best candidate that names one."""
+    """The entity asked for, from the best candidate that names one, or else from a
+    sentence next to the best candidate."""
     target = which_target(q, lexicon)
     top = scored[0][0]
     for p, c in scored[:3]:
@@ -77,6 +102,10 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
         names = _entities(q, c, target, lexicon)
         if names:
             return Extracted(join_values(names[:4], q.lang), [c])
+    for c in _neighbours(scored[0][1]):
+        names = _entities(q, c, target, lexicon)
+        if names:
+            return Extracted(join_values(names[:4], q.lang), [c, scored[0][1]])
     return open_answer(q, scored, lexicon)
 
 
