@@ -1,0 +1,130 @@
+"""Answers on the real corpus with the real model: each question type in each
+language gives the asked fact in a lead line in the asker's language, traps (a
+figure stated only for a sibling model) abstain, and every citation quotes the
+source file at its offsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.ingest.load import decode
+from kb.qa.answer import Answer
+from kb.qa.service import KnowledgeBase
+
+pytestmark = pytest.mark.integration
+
+
+def _ask(kb: KnowledgeBase, question: str) -> Answer:
+    answer = kb.ask(question)
+    for c in answer.citations:
+        text, _ = decode((Path(kb.settings.corpus_dir) / c.source).read_bytes())
+        assert text[c.start : c.end] == c.passage
+        assert text[c.quote_start : c.quote_end] == c.quote
+        assert c.quote in c.passage
+    return answer
+
+
+CASES = [
+    # figure
+    ("What is Claude Haiku 4.5's SWE-bench Verified score?", "figure", ["73.3%", "Haiku 4.5"]),
+    ("클로드 3.5 소네트의 안전 등급은?", "figure", ["ASL-2", "안전 등급"]),
+    ("Claude 3.5 Haiku 是什么时候发布的?", "figure", ["2024-10-23", "日期"]),
+    # which model / entity
+    ("Which model scored 73.3% on SWE-bench Verified?", "which", ["Haiku 4.5"]),
+    ("SWE-bench Verified에서 72.7%를 받은 모델은?", "which", ["Sonnet 4"]),
+    ("Anthropic 的 CEO 是谁?", "which", ["Dario Amodei"]),
+    # list
+    ("클로드 3.5 하이쿠는 어떤 API 통합 옵션으로 쓸 수 있나요?", "list", ["Bedrock", "Vertex AI"]),
+    ("What strategies maximize Claude 3.5 Haiku's cost efficiency?", "list", ["리소스 최적화"]),
+    ("Claude Haiku 4.5 可以在哪些平台上部署?", "list", ["Bedrock", "Vertex AI"]),
+    # comparison
+    ("Haiku 4.5 vs Sonnet 4 on OSWorld?", "comparison", ["50.7%", "42.2%", "+8.5"]),
+    ("HumanEval에서 클로드 3.5 하이쿠와 GPT-4o mini 비교", "comparison", ["88.1%", "87.2%"]),
+    (
+        "Claude Haiku 4.5 和 Claude Sonnet 4 的 Terminal-Bench 成绩对比",
+        "comparison",
+        ["41.0%", "36.4%"],
+    ),
+    # arithmetic
+    (
+        "How much do 4M input tokens and 1M output tokens cost on Claude Haiku 4.5?",
+        "arithmetic",
+        ["$1 × 4", "$5 × 1", "$9"],
+    ),
+    ("GPQA에서 클로드 3.5 하이쿠가 GPT-4o mini보다 몇 %p 높아?", "arithmetic", ["1.4"]),
+    ("Claude Haiku 4.5 的输出价格是输入价格的几倍?", "arithmetic", ["5倍"]),
+    # yes/no
+    ("Is Claude Haiku 4.5 available on Amazon Bedrock?", "yesno", ["Bedrock"]),
+    ("Claude Haiku 4.5 适合当编程助手吗?", "yesno", ["编程助手"]),
+    # open
+    ("What does Constitutional AI give Claude 3.5 Sonnet?", "open", ["Constitutional AI"]),
+]
+
+
+@pytest.mark.parametrize(("question", "kind", "expected"), CASES)
+def test_each_question_type_gives_the_asked_fact(
+    corpus_kb: KnowledgeBase, question: str, kind: str, expected: list[str]
+) -> None:
+    answer = _ask(corpus_kb, question)
+    assert not answer.abstained, answer.text
+    assert answer.kind == kind
+    for part in expected:
+        assert part in answer.text, (part, answer.text)
+    assert answer.citations and "[1]" in answer.lead
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "label"),
+    [
+        (
+            "What is Claude 3.5 Sonnet's safety level?",
+            "en",
+            "Claude 3.5 Sonnet — safety level: ASL-2",
+        ),
+        ("클로드 3.5 소네트의 안전 등급은?", "ko", "Claude 3.5 Sonnet의 안전 등급: ASL-2"),
+        ("Claude 3.5 Sonnet 的安全等级是什么?", "zh", "Claude 3.5 Sonnet 的安全等级：ASL-2"),
+    ],
+)
+def test_the_lead_line_is_in_the_askers_language(
+    corpus_kb: KnowledgeBase, question: str, lang: str, label: str
+) -> None:
+    answer = _ask(corpus_kb, question)
+    assert answer.lang == lang
+    assert answer.lead.startswith(label)
+    # the quoted evidence stays in the article's language
+    assert "ASL-2(Anthropic Safety Level 2)" in answer.text
+
+
+def test_a_list_answer_gives_every_item_and_cites_the_list(corpus_kb: KnowledgeBase) -> None:
+    answer = _ask(corpus_kb, "클로드 3.5 하이쿠는 어떤 API 통합 옵션으로 쓸 수 있나요?")
+    lines = answer.text.splitlines()
+    items = [line for line in lines if line.startswith("- ")]
+    assert len(items) == 3 and all(line.endswith("[1]") for line in items)
+    c = answer.citations[0]
+    assert c.quote.startswith("개발자들은 다음과 같은 API 통합 옵션") and "Vertex AI" in c.quote
+
+
+def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
+    answer = _ask(corpus_kb, "用 Haiku 4.5 处理 1000万输入token 和 200万输出token 要多少钱?")
+    assert answer.kind == "arithmetic"
+    assert "20美元" in answer.lead and "1美元 × 10" in answer.lead
+    assert "1美元" in answer.citations[0].quote and "5美元" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "소네트 4.5 SWE-bench Verified 점수",  # only Haiku 4.5 and Sonnet 4 have one
+        "Claude Sonnet 4.5 的 API 价格是多少?",  # only Haiku 4.5 has a price
+        "클로드 3.5 하이쿠의 MMMU 점수는?",  # the Haiku cell is "-", 59.4% is GPT-4o mini's
+        "What is GPT-4o mini's OSWorld score?",  # OSWorld: Haiku 4.5 and Sonnet 4 only
+        "Claude Opus 4 的安全等级是多少?",  # ASL-2 is stated for Haiku 4.5 and 3.5 Sonnet
+        "What is Claude 3.5 Haiku's price per million input tokens?",
+    ],
+)
+def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:
+    answer = _ask(corpus_kb, question)
+    assert answer.abstained, answer.text
+    assert answer.citations == []
