@@ -207,3 +207,47 @@ def test_upload_article_then_ask_about_it(
         expect(page.locator("#kb-citations")).to_contain_text("busan-sea-library.ko.md")
     finally:
         page.context.close()
+
+
+def test_lead_line_quote_and_highlight_scrolled_into_view(page: Any, shots: Path) -> None:
+    """The answer bubble leads with the lead line, the quote under it; in the card
+    the highlighted sentence is scrolled into view inside its passage box."""
+    box = page.locator("#kb-question textarea")
+    box.fill("클로드 3.5 소네트의 안전 등급은?")
+    box.press("Enter")
+    lead = page.locator("#kb-chat .kb-answer .kb-lead").last
+    expect(lead).to_contain_text("ASL-2")
+    assert lead.inner_text().startswith("Claude 3.5 Sonnet의 안전 등급")
+    expect(page.locator("#kb-chat .kb-answer .kb-quote-line").last).to_contain_text(
+        "ASL-2(Anthropic Safety Level 2)"
+    )
+    passage = page.locator("#kb-citations .kb-passage").first
+    mark = passage.locator("mark.kb-quote")
+    mark.wait_for()
+    # the scroll runs after the answer is rendered: wait until the mark is inside the box
+    page.wait_for_function(
+        """() => {
+          const box = document.querySelector('#kb-citations .kb-passage');
+          const mark = box && box.querySelector('mark.kb-quote');
+          if (!mark) return false;
+          const b = box.getBoundingClientRect(), m = mark.getBoundingClientRect();
+          return m.top >= b.top - 1 && m.bottom <= b.bottom + 1;
+        }"""
+    )
+    page.screenshot(path=str(shots / "lead-and-quote.png"), full_page=True)
+
+
+def test_html_passage_is_shown_as_text(browser: Any, tiny_app_url: str) -> None:
+    page = _open(browser, tiny_app_url)
+    try:
+        box = page.locator("#kb-question textarea")
+        box.fill("How long does the bike shop take to repair flat tyres?")
+        box.press("Enter")
+        passage = page.locator("#kb-citations .kb-passage").first
+        expect(passage).to_contain_text("20 minutes")
+        text = passage.inner_text()
+        assert "<p>" not in text and "<b>" not in text and "&amp;" not in text
+        assert "& repairs flat tyres" in text
+        expect(passage.locator("mark.kb-quote")).to_contain_text("20 minutes")
+    finally:
+        page.context.close()
