@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from kb.ingest.document import Block, Sentence
+from kb.ingest.load import IngestError
 
 CORPUS_CUE_FILE = "kb_instruction_cues.json"
 
@@ -37,7 +38,7 @@ _QUOTED = re.compile(
 _WORD = re.compile(r"\w")
 
 
-class CueFileError(ValueError):
+class CueFileError(IngestError):
     """A cue file cannot be used (the message names the file)."""
 
 
