@@ -7,9 +7,9 @@ Checked on the clean text of each file, after markup removal:
   (newline, 。！？!?, or a full stop before white space) is cut out;
 * ``max_repeat_share``: the text is read in blocks of about ``BLOCK_CHARS``
   characters (ending at sentence ends); in a block where more than this share of
-  the ``NGRAM``-character sequences occurs earlier in the same block, the sentences
-  made of sequences found elsewhere in the block are cut out (a new sentence among
-  the repeats stays).
+  the ``NGRAM``-character sequences occurs earlier in the same block, sentences
+  seen before in the file and sentences that repeat themselves are cut out (a new
+  sentence among the repeats, or a templated line with its own figures, stays).
 
 What is cut is reported in one warning line per limit, naming the file and the
 setting; where text was cut, the clean text records a *break* so no chunk, section
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,6 +39,8 @@ BLOCK_CHARS = 2000
 MIN_BLOCK_CHARS = 200  # a shorter last block is judged together with the one before
 NGRAM = 12
 _BREAK = re.compile(r"\n|[。！？!?]|\.(?=\s|$)")
+_WORD = re.compile(r"\w")
+MIN_WORD_CHARS = 12  # fewer left after a cut: the file is skipped (leftover debris)
 
 
 @dataclass(frozen=True)
@@ -103,24 +104,25 @@ def repetitive_spans(text: str, limit: float) -> list[tuple[int, int, float]]:
     """Spans to cut as repetitive: (start, end, share of the block they are in).
 
     A block whose share of repeated ``NGRAM``-character sequences is over ``limit``
-    is looked at sentence by sentence: a sentence whose own sequences mostly occur
-    elsewhere in the block goes, one that is new (a fact among the spam) stays."""
+    is looked at sentence by sentence: a sentence seen before in the document, or
+    one that repeats itself (its own share over ``limit``), goes; the first copy of
+    a sentence and every sentence that differs (a fact among the spam, a templated
+    line with its own figures) stay."""
     out = []
+    seen: set[str] = set()
     for s, e in blocks(text):
         block = text[s:e]
         share = repeat_share(block)
-        if share <= limit or e - s < MIN_BLOCK_CHARS:
-            continue
-        counts = Counter(block[i : i + NGRAM] for i in range(len(block) - NGRAM + 1))
+        judged = share > limit and e - s >= MIN_BLOCK_CHARS
         start = 0
         for end in [m.end() for m in _BREAK.finditer(block)] + [len(block)]:
             if end <= start:
                 continue
-            grams = [
-                counts[block[i : i + NGRAM]] for i in range(start, min(end, len(block) - NGRAM + 1))
-            ]
-            if not grams or sum(c > 1 for c in grams) / len(grams) > limit:
-                out.append((s + start, s + end, share))
+            sentence = " ".join(block[start:end].split())
+            if len(_WORD.findall(sentence)) >= 4:  # not white space or punctuation alone
+                if judged and (sentence in seen or repeat_share(sentence) > limit):
+                    out.append((s + start, s + end, share))
+                seen.add(sentence)
             start = end
     return out
 
@@ -186,7 +188,9 @@ def cut(cleaned: Cleaned, spans: list[tuple[int, int]]) -> Cleaned:
 
 
 def apply_limits(cleaned: Cleaned, limits: IngestLimits, source: str) -> tuple[Cleaned, list[str]]:
-    """Cut over-long runs, then repetitive blocks; one warning line per limit hit."""
+    """Cut over-long runs, then repetitive text; one warning line per limit hit.
+    Where the cuts leave fewer than ``MIN_WORD_CHARS`` word characters, nothing is
+    left (the caller skips the file)."""
     warnings = []
     runs = long_runs(cleaned.text, limits.max_run_chars)
     if runs:
@@ -207,4 +211,6 @@ def apply_limits(cleaned: Cleaned, limits: IngestLimits, source: str) -> tuple[C
             f"limit KB_MAX_REPEAT_SHARE={limits.max_repeat_share:g})"
         )
         cleaned = cut(cleaned, [(s, e) for s, e, _ in rep])
+    if warnings and len(_WORD.findall(cleaned.text)) < MIN_WORD_CHARS:
+        cleaned = cut(cleaned, [(0, len(cleaned.text))])
     return cleaned, warnings
