@@ -89,6 +89,8 @@ def test_the_issue_iframe_leaves_no_attribute_residue() -> None:
         ("<title>T</title><p>body</p>", "body"),
         # hidden by style, class and attribute, nested and inline
         ('<p>a<span style="font-size:0">b</span>c</p>', "ac"),
+        ('<p>a<span style="font-size: 0.5PX">b</span>c<i style="font-size:2px">d</i></p>', "acd"),
+        ('<p>a<span style="width:1px;height:1px;overflow:hidden">b</span></p>', "a"),
         ('<p>a<span class="x sr-only">b</span>c</p>', "ac"),
         ('<style>.k b{display:none}</style><p class="k">a<b>b</b>c</p>', "ac"),
         ('<p>a<span aria-hidden="TRUE"><i>b</i></span>c</p>', "ac"),

@@ -44,7 +44,7 @@ def test_labelled_set_is_big_enough_and_has_real_negatives() -> None:
         assert " ".join(str(r["text"]).split()) in " ".join(clean.split()), r["id"]
 
 
-@pytest.mark.parametrize("split", ["dev", "holdout"])
+@pytest.mark.parametrize("split", ["dev", "holdout", "fresh"])
 def test_detector_precision_and_recall(split: str) -> None:
     """evaluation/instructions/measure.py prints the same numbers per language."""
     cues = bundled_cues()

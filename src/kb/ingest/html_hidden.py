@@ -3,7 +3,8 @@ simple selectors of the page's own ``<style>`` sheets.
 
 An element is hidden when it has the ``hidden`` attribute or ``aria-hidden="true"``,
 a style that removes it from view (``display:none``, ``visibility:hidden``,
-``opacity:0``, ``font-size:0``, zero size with clipped overflow, a clip to nothing,
+``opacity:0``, a font size of at most 1px, at most 1px wide or high with clipped
+overflow (the screen-reader-only pattern), a clip to nothing,
 far off-screen positioning, ``transform:scale(0)``, transparent text or text in the
 colour of its own background), a class that hides by convention (``sr-only``,
 ``d-none``, …: ``data/hidden_classes.json``), or is matched by a rule of the page's
@@ -23,7 +24,7 @@ from importlib import resources
 
 _COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _OFFSCREEN = re.compile(r"^-\s*\d{3,}(?:\.\d+)?\s*(?:px|em|rem|pt|vw|vh|%)?$")
-_ZERO = re.compile(r"^[-+]?0*(?:\.0*)?(?:px|em|rem|pt|%|vw|vh|ex|ch)?$")
+_LENGTH = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+))\s*(px|pt|em|rem|ex|ch|%|vw|vh)?$")
 _COMPOUND = re.compile(r"^(?P<tag>[a-zA-Z][\w-]*|\*)?(?P<rest>(?:[.#][\w-]+|\[[^\]]+\])*)$")
 _PART = re.compile(
     r"([.#])([\w-]+)|\[\s*([\w-]+)\s*(?:([~|^$*]?=)\s*(\"[^\"]*\"|'[^']*'|[^\]\s]+))?"
@@ -56,6 +57,19 @@ def _number(value: str) -> float | None:
     return n / 100 if m.group(2) else n
 
 
+def _tiny(value: str) -> bool:
+    """A length of at most 1px (0.1em): text that small cannot be read."""
+    m = _LENGTH.match(value)
+    if not m:
+        return False
+    n, unit = float(m.group(1)), m.group(2) or "px"
+    if unit in ("px", "pt"):
+        return n <= 1
+    if unit in ("em", "rem", "ex", "ch"):
+        return n <= 0.1
+    return n <= 0
+
+
 def style_hides(decls: dict[str, str]) -> bool:
     get = decls.get
     if get("display") == "none" or get("visibility") in ("hidden", "collapse"):
@@ -64,11 +78,11 @@ def style_hides(decls: dict[str, str]) -> bool:
     if opacity is not None and opacity <= 0.05:
         return True
     size = get("font-size")
-    if size is not None and _ZERO.match(size):
+    if size is not None and _tiny(size):
         return True
     clipped = get("overflow", "") in ("hidden", "clip") or get("overflow-x") == "hidden"
     for prop in ("width", "height", "max-width", "max-height"):
-        if clipped and _ZERO.match(get(prop, "auto")):
+        if clipped and _tiny(get(prop, "auto")):
             return True
     clip = get("clip", "") + " " + get("clip-path", "")
     if re.search(
