@@ -50,6 +50,17 @@ class Settings:
     # abstain when the evidence strength is below this (see qa/answer.py)
     min_evidence: float = 0.25
     batch_size: int = 16
+    # limits on what one file may cost (ingest/limits.py, ingest/chunk.py): a file
+    # over max_file_bytes is skipped; text with no sentence end for more than
+    # max_run_chars characters, or blocks with more than max_repeat_share of their
+    # 12-character sequences repeated, are cut out; at most max_chunks_per_file
+    # chunks and max_sentences_per_file sentences are kept. Each hit is a warning
+    # naming the file; the defaults leave every ordinary article whole.
+    max_file_bytes: int = 5 * 1024 * 1024
+    max_run_chars: int = 2000
+    max_repeat_share: float = 0.6
+    max_chunks_per_file: int = 200
+    max_sentences_per_file: int = 2000
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -93,6 +104,18 @@ class Settings:
             raise SettingsError("fusion weights must be non-negative")
         if sum(weights) <= 0:
             raise SettingsError("at least one fusion weight must be positive")
+        for name in (
+            "max_file_bytes",
+            "max_run_chars",
+            "max_chunks_per_file",
+            "max_sentences_per_file",
+        ):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.max_repeat_share <= 1:
+            raise SettingsError(
+                f"max_repeat_share must be above 0 and at most 1, got {self.max_repeat_share}"
+            )
         if self.second_model.strip().lower() not in ("use3", "none", "off", ""):
             raise SettingsError(f"second_model must be use3 or none, got {self.second_model!r}")
 

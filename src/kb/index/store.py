@@ -228,12 +228,16 @@ def _chunk_from_json(line: str) -> Chunk:
 
 
 def _sentence_to_json(s: Sentence) -> list[object]:
+    if s.instruction:  # a sixth element, 1: an instruction, never evidence
+        return [s.start, s.end, s.text, s.role, s.block, 1]
     return [s.start, s.end, s.text, s.role, s.block] if s.role else [s.start, s.end, s.text]
 
 
 def _sentence_from_json(v: list[Any]) -> Sentence:
-    if len(v) == 5:
-        return Sentence(int(v[0]), int(v[1]), str(v[2]), str(v[3]), int(v[4]))
+    if len(v) >= 5:
+        return Sentence(
+            int(v[0]), int(v[1]), str(v[2]), str(v[3]), int(v[4]), len(v) > 5 and bool(v[5])
+        )
     return Sentence(int(v[0]), int(v[1]), str(v[2]))
 
 

@@ -5,18 +5,28 @@ using paragraph, line and sentence separators of Korean, Chinese and Western tex
 Pieces shorter than a quarter chunk are merged with their neighbour so a lone
 heading or table row does not become a passage of its own. Every chunk is then
 located in the clean text and mapped back to original-file offsets.
+
+No chunk spans a *break* of the document (where ``ingest/limits.py`` cut degenerate
+text out), at most ``max_chunks`` chunks are kept per file (a warning names the
+file and the limit), and sentences the instruction cues match are marked
+(``ingest/instructions.py``).
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from kb.ingest.document import Block, Chunk, Document, Sentence
+from kb.ingest.instructions import InstructionCues, bundled_cues, flag_block, flag_sentences
 from kb.ingest.structure import find_blocks
+
+log = logging.getLogger(__name__)
 
 SEPARATORS = [
     "\n\n",
@@ -43,6 +53,14 @@ _WORDISH = re.compile(r"\w")
 class ChunkerConfig:
     chunk_size: int = 700  # the app default (settings.py); measured in README
     chunk_overlap: int = 100
+    # per file (KB_MAX_CHUNKS_PER_FILE, KB_MAX_SENTENCES_PER_FILE): an article of
+    # 120,000 characters fits; the corpus articles have at most 16 chunks and 155
+    # sentences. Bounds the embedding work a file can cause.
+    max_chunks: int = 200
+    max_sentences: int = 2000
+    # instruction cues (bundled; ``instructions.load_cues(cue_paths(corpus))`` adds
+    # the corpus folder's own)
+    instructions: InstructionCues = field(default_factory=bundled_cues, compare=False)
 
     def describe(self) -> dict[str, object]:
         return {
@@ -51,6 +69,9 @@ class ChunkerConfig:
             "chunk_overlap": self.chunk_overlap,
             "separators": SEPARATORS,
             "merge_below": self.chunk_size // 4,
+            "max_chunks": self.max_chunks,
+            "max_sentences": self.max_sentences,
+            "instruction_cues": self.instructions.fingerprint,
         }
 
 
@@ -82,7 +103,9 @@ def _split_section(text: str, base: int, section: str, cfg: ChunkerConfig) -> li
     return pieces
 
 
-def _merge_small(pieces: list[_Piece], cfg: ChunkerConfig, clean: str) -> list[_Piece]:
+def _merge_small(
+    pieces: list[_Piece], cfg: ChunkerConfig, clean: str, breaks: tuple[int, ...] = ()
+) -> list[_Piece]:
     small = cfg.chunk_size // 4
     out: list[_Piece] = []
     for p in pieces:
@@ -94,6 +117,7 @@ def _merge_small(pieces: list[_Piece], cfg: ChunkerConfig, clean: str) -> list[_
                 (prev_small or cur_small)
                 and p.end - prev.start <= cfg.chunk_size
                 and p.start >= prev.end
+                and not any(prev.end <= b <= p.start for b in breaks)
             ):
                 # label with the section holding more of the text
                 section = prev.section if prev.end - prev.start >= p.end - p.start else p.section
@@ -129,20 +153,65 @@ def _roles(doc: Document) -> tuple[list[Block], list[tuple[int, int, str, int]]]
     return blocks, lines
 
 
+def _pieces(doc: Document, cfg: ChunkerConfig) -> tuple[list[_Piece], bool]:
+    """The document's pieces, at most ``max_chunks``, and whether text was left out.
+    Text far past what ``max_chunks`` chunks can hold is not split at all."""
+    clean = doc.clean_text
+    budget = 2 * (cfg.max_chunks + 1) * cfg.chunk_size
+    pieces: list[_Piece] = []
+    cut = False
+    for sec in doc.sections:
+        end = min(sec.end, budget)
+        pieces.extend(_split_section(clean[sec.start : end], sec.start, sec.title, cfg))
+        if end < sec.end:
+            cut = bool(clean[end:].strip())
+            break
+    merged = _merge_small(pieces, cfg, clean, doc.breaks)
+    return merged[: cfg.max_chunks], cut or len(merged) > cfg.max_chunks
+
+
+def _warn_cut(doc: Document, chunks: list[Chunk], cfg: ChunkerConfig) -> None:
+    last = chunks[-1].end if chunks else 0
+    log.warning(
+        "%s: kept the first %d chunks and %d sentences (%.0f%% of the file): over the limit "
+        "of %d chunks (KB_MAX_CHUNKS_PER_FILE) or %d sentences (KB_MAX_SENTENCES_PER_FILE) "
+        "per file",
+        doc.source,
+        len(chunks),
+        sum(len(c.sentences) for c in chunks),
+        100 * last / max(1, len(doc.text)),
+        cfg.max_chunks,
+        cfg.max_sentences,
+    )
+
+
+def _clipped(doc: Document, end: int) -> Document:
+    """``doc`` with its sections cut at clean offset ``end`` (lists and tables are
+    looked for only in the text the chunks keep)."""
+    sections = tuple(
+        dataclasses.replace(s, end=min(s.end, end)) for s in doc.sections if s.start < end
+    )
+    return dataclasses.replace(doc, sections=sections)
+
+
 def chunk_document(doc: Document, cfg: ChunkerConfig) -> list[Chunk]:
     clean = doc.clean_text
-    pieces: list[_Piece] = []
-    for sec in doc.sections:
-        pieces.extend(_split_section(clean[sec.start : sec.end], sec.start, sec.title, cfg))
-    blocks, lines = _roles(doc)
+    pieces, cut = _pieces(doc, cfg)
+    total_sentences = 0
+    blocks, lines = _roles(_clipped(doc, pieces[-1].end) if cut and pieces else doc)
+    blocks = [flag_block(b, cfg.instructions) for b in blocks]
     starts = [line[0] for line in lines]
     chunks = []
-    for p in _merge_small(pieces, cfg, clean):
+    for p in pieces:
         text = clean[p.start : p.end]
         start, end = doc.orig_span(p.start, p.end)
         sentences = []
+        gaps = []
+        prev_end = 0
         used: dict[int, int] = {}  # document block number -> position in this chunk's blocks
         for s, e in split_sentences(text):
+            gaps.append(text[prev_end:s])
+            prev_end = e
             c_start, c_end = p.start + s, p.start + e
             o_start, o_end = doc.orig_span(c_start, c_end)
             role, block = "", -1
@@ -151,6 +220,11 @@ def chunk_document(doc: Document, cfg: ChunkerConfig) -> list[Chunk]:
                 role = lines[i][2]
                 block = used.setdefault(lines[i][3], len(used))
             sentences.append(Sentence(o_start, o_end, text[s:e], role, block))
+        sentences = flag_sentences(sentences, gaps, cfg.instructions)
+        total_sentences += len(sentences)
+        if total_sentences > cfg.max_sentences:
+            cut = True
+            break
         chunks.append(
             Chunk(
                 chunk_id=f"{doc.doc_id}:{start}-{end}",
@@ -167,4 +241,6 @@ def chunk_document(doc: Document, cfg: ChunkerConfig) -> list[Chunk]:
                 blocks=tuple(blocks[b] for b in used),
             )
         )
+    if cut:
+        _warn_cut(doc, chunks, cfg)
     return chunks

@@ -3,15 +3,26 @@
 ``clean(text, fmt)`` returns the indexed text plus, for each clean character, the
 span of the original text that produced it, and the headings found on the way.
 A character copied from the original maps to itself; a replacement (a decoded
-HTML entity, a newline standing for a block tag) maps to the whole markup span.
+HTML entity, a newline standing for a block tag, a space standing for collapsed
+white space) maps to the whole markup span.
+
+HTML goes through ``html_text.py`` (the standard library's parser; only what a
+browser shows is kept). Markdown is cleaned by the rules below, after the raw HTML
+inside it has been through the same parser (code spans and fences excepted), so
+hidden elements, comments, script and style contents and attribute values never
+reach the clean text.
 """
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from kb.ingest.html_text import Visible, visible_text
+from kb.ingest.offsets import Builder, heading_lines
 
 # Text formats by file extension.
 FORMATS = {
@@ -30,54 +41,32 @@ class Cleaned:
     ends: tuple[int, ...]
     headings: tuple[tuple[int, str, int], ...]  # (clean offset, heading text, level 1-6)
     title: str | None  # from front matter or <title>
-
-
-class _Builder:
-    def __init__(self, original: str) -> None:
-        self.original = original
-        self.parts: list[str] = []
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        self.length = 0
-
-    def keep(self, start: int, end: int) -> None:
-        if end <= start:
-            return
-        self.parts.append(self.original[start:end])
-        self.starts.extend(range(start, end))
-        self.ends.extend(range(start + 1, end + 1))
-        self.length += end - start
-
-    def replace(self, text: str, start: int, end: int) -> None:
-        if not text:
-            return
-        self.parts.append(text)
-        self.starts.extend([start] * len(text))
-        self.ends.extend([end] * len(text))
-        self.length += len(text)
+    # clean offsets where degenerate text was cut out (ingest/limits.py): no chunk,
+    # section or list may span one, or its source span would hold that text
+    breaks: tuple[int, ...] = ()
 
 
 # A rule: pattern plus a handler that writes into the builder and may report a heading.
-_Handler = Callable[[re.Match[str], _Builder], str | None]  # "headingN" marks a heading
+_Handler = Callable[[re.Match[str], Builder], str | None]  # "headingN" marks a heading
 
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _TITLE_LINE = re.compile(r"^title:\s*(.+?)\s*$", re.M)
 
 
-def _drop(m: re.Match[str], b: _Builder) -> None:
+def _drop(m: re.Match[str], b: Builder) -> None:
     return None
 
 
 def _keep_group(group: str) -> _Handler:
     """Keep only the named group of the match (rule groups share one namespace)."""
 
-    def handler(m: re.Match[str], b: _Builder) -> None:
+    def handler(m: re.Match[str], b: Builder) -> None:
         b.keep(m.start(group), m.end(group))
 
     return handler
 
 
-def _md_heading(m: re.Match[str], b: _Builder) -> str:
+def _md_heading(m: re.Match[str], b: Builder) -> str:
     """Marks a heading; its level is the number of '#' or the N of <hN>."""
     marks = m.group(0).count("#")
     if marks:
@@ -86,11 +75,7 @@ def _md_heading(m: re.Match[str], b: _Builder) -> str:
     return f"heading{level.group(0) if level else 1}"
 
 
-def _newline(m: re.Match[str], b: _Builder) -> None:
-    b.replace("\n", m.start(), m.end())
-
-
-def _entity(m: re.Match[str], b: _Builder) -> None:
+def _entity(m: re.Match[str], b: Builder) -> None:
     b.replace(html.unescape(m.group(0)), m.start(), m.end())
 
 
@@ -109,18 +94,6 @@ _MD_RULES: list[tuple[str, _Handler]] = [
     (r"&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});", _entity),
 ]
 
-_HTML_BLOCK = "p|div|br|li|ul|ol|tr|td|th|table|section|article|header|footer|blockquote|pre|hr"
-_HTML_RULES: list[tuple[str, _Handler]] = [
-    (r"(?is)<!--.*?-->", _drop),
-    (r"(?is)<(?P<blk>script|style|head|noscript|template)\b.*?</(?P=blk)\s*>", _drop),
-    (r"(?is)<!doctype[^>]*>", _drop),
-    (r"(?i)<h[1-6]\b[^>]*>", _md_heading),
-    (r"(?i)</h[1-6]\s*>", _newline),
-    (rf"(?i)</?(?:{_HTML_BLOCK})\b[^>]*>", _newline),
-    (r"(?s)<[a-zA-Z/!][^>]*>", _drop),
-    (r"&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});", _entity),
-]
-
 
 def _compile(rules: list[tuple[str, _Handler]]) -> tuple[re.Pattern[str], list[_Handler]]:
     """One alternation of all rules; leading inline flags become scoped flags."""
@@ -134,12 +107,11 @@ def _compile(rules: list[tuple[str, _Handler]]) -> tuple[re.Pattern[str], list[_
 
 
 _MD = _compile(_MD_RULES)
-_HTML = _compile(_HTML_RULES)
 
 
 def _run(text: str, start: int, compiled: tuple[re.Pattern[str], list[_Handler]]) -> Cleaned:
     pattern, handlers = compiled
-    b = _Builder(text)
+    b = Builder(text)
     headings: list[tuple[int, int]] = []
     pos = start
     for m in pattern.finditer(text, start):
@@ -151,14 +123,27 @@ def _run(text: str, start: int, compiled: tuple[re.Pattern[str], list[_Handler]]
             headings.append((b.length, int(outcome[7:])))
         pos = m.end()
     b.keep(pos, len(text))
-    clean_text = "".join(b.parts)
-    found = []
-    for offset, level in headings:
-        line_end = clean_text.find("\n", offset)
-        line = clean_text[offset : line_end if line_end >= 0 else len(clean_text)].strip()
-        if line:
-            found.append((offset, line, level))
-    return Cleaned(clean_text, tuple(b.starts), tuple(b.ends), tuple(found), None)
+    clean_text = b.text()
+    return Cleaned(
+        clean_text, tuple(b.starts), tuple(b.ends), heading_lines(clean_text, headings), None
+    )
+
+
+# Markdown code: fences (to the closing fence or the end) and inline code spans.
+_CODE = re.compile(
+    r"(?ms)^[ \t]{0,3}(?P<fence>`{3,}|~{3,}).*?(?:^[ \t]{0,3}(?P=fence)[ \t]*$|\Z)"
+    r"|(?P<ticks>`+)(?:(?!\n[ \t]*\n).)+?(?P=ticks)"
+)
+
+
+def _html_mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with ``<`` and ``&`` blanked inside ``spans``: not read as markup."""
+    chars = list(text)
+    for s, e in spans:
+        for i in range(s, e):
+            if chars[i] in "<&":
+                chars[i] = " "
+    return "".join(chars)
 
 
 def clean_markdown(text: str) -> Cleaned:
@@ -170,18 +155,21 @@ def clean_markdown(text: str) -> Cleaned:
         if t:
             title = t.group(1).strip().strip("\"'").strip()
         start = fm.end()
-    result = _run(text, start, _MD)
-    return Cleaned(result.text, result.starts, result.ends, result.headings, title)
+    code = [m.span() for m in _CODE.finditer(text, start)]
+    mask = _html_mask(text, [(0, start), *code]) if "<" in text else text
+    inner = visible_text(text, markdown=True, mask=mask)
+    result = _run(inner.text, bisect.bisect_left(inner.starts, start), _MD)
+    starts = tuple(inner.starts[i] for i in result.starts)
+    ends = tuple(inner.ends[i - 1] for i in result.ends)
+    return Cleaned(result.text, starts, ends, result.headings, title)
 
 
-_HTML_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title\s*>")
+def _from_visible(v: Visible) -> Cleaned:
+    return Cleaned(v.text, v.starts, v.ends, heading_lines(v.text, list(v.headings)), v.title)
 
 
 def clean_html(text: str) -> Cleaned:
-    t = _HTML_TITLE.search(text)
-    title = html.unescape(re.sub(r"<[^>]+>", "", t.group(1))).strip() if t else None
-    result = _run(text, 0, _HTML)
-    return Cleaned(result.text, result.starts, result.ends, result.headings, title or None)
+    return _from_visible(visible_text(text))
 
 
 # Plain-text headings: a short line with no sentence-final punctuation, standing alone.

@@ -31,6 +31,9 @@ class Document:
     clean_to_orig_end: tuple[int, ...] = field(repr=False)
     sections: tuple[Section, ...]
     content_hash: str  # sha256 of the file's bytes
+    # clean offsets where degenerate text was cut out (ingest/limits.py): no chunk
+    # spans one, so no cited span holds the text that was cut
+    breaks: tuple[int, ...] = ()
 
     def orig_span(self, clean_start: int, clean_end: int) -> tuple[int, int]:
         """Map a non-empty clean-text span to the original-text span that produced it."""
@@ -45,6 +48,9 @@ class Sentence:
 
     ``role`` places it in a list or table (``lead``, ``item``, ``header``, ``row``;
     empty for prose) and ``block`` is then its block's position in ``Chunk.blocks``.
+    ``instruction`` marks a sentence that gives an assistant, a model or the reader
+    orders ("ignore previous instructions", "answer X"; ``ingest/instructions.py``):
+    it stays searchable, but it is not a fact and must never be cited as evidence.
     """
 
     start: int
@@ -52,6 +58,7 @@ class Sentence:
     text: str  # cleaned sentence text
     role: str = ""
     block: int = -1
+    instruction: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from pathlib import Path
 from kb.ingest.clean import FORMATS, Cleaned, clean
 from kb.ingest.document import Document, Section
 from kb.ingest.lang import detect_language
+from kb.ingest.limits import IngestLimits, apply_limits
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = IngestLimits.max_file_bytes
 # Legacy encodings tried, in order, when a file is not UTF-8.
 LEGACY_ENCODINGS = ("cp949", "gb18030", "big5", "shift_jis")
 
@@ -178,7 +179,8 @@ def _pick_title(cleaned: Cleaned, path: Path) -> str:
 
 
 def _sections(cleaned: Cleaned, title: str) -> tuple[Section, ...]:
-    """Split the clean text at headings; text before the first heading is the title's."""
+    """Split the clean text at headings; text before the first heading is the title's.
+    A break (text cut by a limit) splits a section in two of the same name."""
     n = len(cleaned.text)
     marks = [(0, title)] + [(pos, text) for pos, text, _ in cleaned.headings if pos > 0]
     if cleaned.headings and cleaned.headings[0][0] == 0:
@@ -186,8 +188,10 @@ def _sections(cleaned: Cleaned, title: str) -> tuple[Section, ...]:
     out = []
     for i, (pos, name) in enumerate(marks):
         end = marks[i + 1][0] if i + 1 < len(marks) else n
-        if cleaned.text[pos:end].strip():
-            out.append(Section(title=name, start=pos, end=end))
+        cuts = [b for b in cleaned.breaks if pos < b < end]
+        for s, e in zip([pos, *cuts], [*cuts, end], strict=True):
+            if cleaned.text[s:e].strip():
+                out.append(Section(title=name, start=s, end=e))
     return tuple(out)
 
 
@@ -196,8 +200,20 @@ def doc_id_for(source: str) -> str:
     return str(Path(source).with_suffix("")).replace("\\", "/")
 
 
-def load_bytes(data: bytes, source: str, max_bytes: int = MAX_FILE_BYTES) -> Document:
-    """Turn one file's bytes into a Document. ``source`` is its corpus-relative path."""
+def load_bytes(
+    data: bytes,
+    source: str,
+    max_bytes: int | None = None,
+    limits: IngestLimits | None = None,
+) -> Document:
+    """Turn one file's bytes into a Document. ``source`` is its corpus-relative path.
+
+    ``limits`` (defaults: ``IngestLimits()``) bound what a degenerate file costs; text
+    they cut is named in a warning (logged) and a file left empty is an IngestError.
+    ``max_bytes`` overrides ``limits.max_file_bytes``."""
+    limits = limits or IngestLimits()
+    if max_bytes is None:
+        max_bytes = limits.max_file_bytes
     path = Path(source)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -205,7 +221,7 @@ def load_bytes(data: bytes, source: str, max_bytes: int = MAX_FILE_BYTES) -> Doc
     if not data.strip():
         raise IngestError(f"{source}: empty file")
     if len(data) > max_bytes:
-        raise IngestError(f"{source}: {len(data):,} bytes is over the {max_bytes:,}-byte limit")
+        raise IngestError(_too_big(source, len(data), max_bytes))
     try:
         text, encoding = decode(data)
     except IngestError as exc:
@@ -213,6 +229,12 @@ def load_bytes(data: bytes, source: str, max_bytes: int = MAX_FILE_BYTES) -> Doc
     cleaned = clean(text, fmt)
     if not cleaned.text.strip():
         raise IngestError(f"{source}: no text left after removing markup")
+    cleaned, warnings = apply_limits(cleaned, limits, source)
+    if not cleaned.text.strip():
+        reasons = "; ".join(w.removeprefix(f"{source}: ") for w in warnings)
+        raise IngestError(f"{source}: no text left within the limits ({reasons})")
+    for warning in warnings:
+        log.warning("%s", warning)
     title = _pick_title(cleaned, path)
     return Document(
         doc_id=doc_id_for(source),
@@ -226,15 +248,28 @@ def load_bytes(data: bytes, source: str, max_bytes: int = MAX_FILE_BYTES) -> Doc
         clean_to_orig_end=cleaned.ends,
         sections=_sections(cleaned, title),
         content_hash=sha256_bytes(data),
+        breaks=cleaned.breaks,
     )
 
 
-def load_file(path: Path, corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
+def _too_big(source: str, size: int, limit: int) -> str:
+    return f"{source}: {size:,} bytes is over the {limit:,}-byte limit (KB_MAX_FILE_BYTES)"
+
+
+def load_file(
+    path: Path,
+    corpus_dir: Path,
+    max_bytes: int | None = None,
+    limits: IngestLimits | None = None,
+) -> Document:
+    limits = limits or IngestLimits()
+    if max_bytes is None:
+        max_bytes = limits.max_file_bytes
     source = relative_source(path, corpus_dir)
     size = path.stat().st_size
     if size > max_bytes:  # checked before reading: a huge file is never loaded
-        raise IngestError(f"{source}: {size:,} bytes is over the {max_bytes:,}-byte limit")
-    return load_bytes(path.read_bytes(), source, max_bytes=max_bytes)
+        raise IngestError(_too_big(source, size, max_bytes))
+    return load_bytes(path.read_bytes(), source, max_bytes=max_bytes, limits=limits)
 
 
 def relative_source(path: Path, corpus_dir: Path) -> str:
@@ -252,11 +287,12 @@ def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
 
 
 def load_corpus(
-    corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES
+    corpus_dir: Path, max_bytes: int | None = None, limits: IngestLimits | None = None
 ) -> tuple[list[Document], list[Skipped]]:
     """Load every supported file; bad files are skipped with a warning naming the
-    file, never fatal: empty, binary, undecodable, over ``max_bytes``, unreadable,
-    or a second file with the same document id (``a.md`` beside ``a.txt``)."""
+    file, never fatal: empty, binary, undecodable, over ``max_bytes`` (default
+    ``limits.max_file_bytes``), nothing left within the ``limits``, unreadable, or a
+    second file with the same document id (``a.md`` beside ``a.txt``)."""
     if not corpus_dir.is_dir():
         raise IngestError(f"corpus folder not found: {corpus_dir}")
     docs: list[Document] = []
@@ -274,7 +310,7 @@ def load_corpus(
             skip(source, f"same document id as {seen[doc_id]} (rename one of them)")
             continue
         try:
-            doc = load_file(path, corpus_dir, max_bytes=max_bytes)
+            doc = load_file(path, corpus_dir, max_bytes=max_bytes, limits=limits)
         except IngestError as exc:
             reason = str(exc)
             skip(source, reason.removeprefix(f"{source}: "))

@@ -23,6 +23,8 @@ from kb.index.store import (
     load_index,
 )
 from kb.ingest.chunk import ChunkerConfig
+from kb.ingest.instructions import cue_paths, load_cues
+from kb.ingest.limits import IngestLimits
 from kb.ingest.load import IngestError, load_corpus
 from kb.qa.answer import Answer
 from kb.qa.calibration import AnswerModelError, load_answer_model
@@ -52,7 +54,16 @@ class IndexStatus:
 
 
 def chunker_config(settings: Settings) -> ChunkerConfig:
-    return ChunkerConfig(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+    """Chunk sizes and per-file limits from ``settings``; instruction cues bundled
+    plus the corpus folder's own ``kb_instruction_cues.json`` (CueFileError, an
+    IngestError, when that file is unusable)."""
+    return ChunkerConfig(
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        max_chunks=settings.max_chunks_per_file,
+        max_sentences=settings.max_sentences_per_file,
+        instructions=load_cues(cue_paths(settings.corpus_dir)),
+    )
 
 
 def check_query(text: str) -> str:
@@ -97,7 +108,10 @@ class KnowledgeBase:
     # ------------------------------------------------------------ building
     def build(self, rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
         try:
-            docs, skipped = load_corpus(self.settings.corpus_dir)
+            docs, skipped = load_corpus(
+                self.settings.corpus_dir, limits=IngestLimits.from_settings(self.settings)
+            )
+            chunker = chunker_config(self.settings)
         except IngestError as exc:
             raise UserError(str(exc)) from None
         if not docs:
@@ -106,7 +120,7 @@ class KnowledgeBase:
             docs,
             self.settings.index_dir,
             self.embedder,
-            chunker_config(self.settings),
+            chunker,
             skipped=skipped,
             rebuild=rebuild,
             progress=progress,
