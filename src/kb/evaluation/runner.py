@@ -34,6 +34,7 @@ from kb.index.store import KnowledgeIndex, Progress, build_index, load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
 from kb.qa.calibration import load_answer_model
+from kb.qa.cite import quote_matches
 from kb.qa.extractive import FEATURES, ExtractiveAnswerer
 from kb.qa.lexicon import load_lexicon
 from kb.qa.retrieve import HybridRetriever, Retrieval
@@ -325,7 +326,7 @@ def _score_query(
                 else None
             ),
             quotes_exact=all(
-                texts.get(c.source, "")[c.quote_start : c.quote_end] == c.quote
+                quote_matches(texts.get(c.source, "")[c.quote_start : c.quote_end], c.quote)
                 and texts.get(c.source, "")[c.start : c.end] == c.passage
                 for c in answer.citations
             ),

@@ -439,13 +439,14 @@ def _ingest_fingerprint() -> str:
     reused only if this code is unchanged too (their vectors are reused either way
     when the texts come out the same). Computed once per process, so a long-running
     watcher keeps the fingerprint of the code it runs, not of later edits on disk."""
-    from kb.ingest import chunk, clean, document, lang, load, structure
+    import kb.ingest
+    from kb import scripts
 
     h = hashlib.sha256()
-    for module in (chunk, clean, document, lang, load, structure):
-        file = getattr(module, "__file__", None)
-        if file:
-            h.update(Path(file).read_bytes())
+    files = [*sorted(Path(kb.ingest.__file__).parent.glob("*.py")), Path(scripts.__file__)]
+    for file in files:  # every module of the ingest stage, and the script table it uses
+        h.update(file.name.encode())
+        h.update(file.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -1,17 +1,44 @@
 """Citations: which passage an answer used, where it is, and the quoted text.
 
 A citation quotes one sentence of a retrieved passage, or a whole list (its lead-in
-and items) when the answer is the list. ``display`` is the passage as a reader sees
-it (the cleaned text: an HTML article's words without its markup) and
-``display_quote`` the quote's span inside it, for the UI; the offsets stay those of
-the source file.
+and items) when the answer is the list. ``quote_start``/``quote_end`` locate the
+quote in the source file; ``quote`` is the file's text there, except where that text
+holds markup (a Markdown or HTML sentence with ``<b>`` or a hidden ``<span>`` inside):
+then it is what a reader sees of it, so no markup and no hidden text ever reaches a
+quote. ``display`` is the passage as a reader sees it (an HTML article's words
+without its markup) and ``display_quote`` the quote's span inside it, for the UI.
+A passage holding text addressed to AI assistants carries a ``warning``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kb.ingest.document import Block, Chunk, Sentence
+
+INSTRUCTION_WARNING = (
+    "this passage contains text addressed to AI assistants; kb never treats it as a fact"
+)
+_SPACE = re.compile(r"\s+")
+
+
+def visible_quote(raw: str, visible: str) -> str:
+    """The file's text when it reads as shown (no markup in it), else the shown text."""
+    return raw if _SPACE.sub("", raw) == _SPACE.sub("", visible) else visible
+
+
+def quote_matches(raw: str, quote: str) -> bool:
+    """True when ``quote`` is ``raw`` or what a reader sees of it: ``raw`` minus markup
+    and hidden text, so every visible character of the quote appears in order in it."""
+    if raw == quote:
+        return True
+    rest = iter(_SPACE.sub("", raw))
+    return all(ch in rest for ch in _SPACE.sub("", quote))
+
+
+def _warning(sentences: tuple[Sentence, ...] | list[Sentence]) -> str:
+    return INSTRUCTION_WARNING if any(s.instruction for s in sentences) else ""
 
 
 @dataclass(frozen=True)
@@ -90,12 +117,13 @@ def make_citation(n: int, chunk: Chunk, sentence: Sentence) -> Citation:
         lang=chunk.lang,
         start=chunk.start,
         end=chunk.end,
-        quote=chunk.raw[rel_start:rel_end],
+        quote=visible_quote(chunk.raw[rel_start:rel_end], sentence.text),
         quote_start=sentence.start,
         quote_end=sentence.end,
         passage=chunk.raw,
         display=chunk.text,
         display_quote=shown,
+        warning=_warning(chunk.sentences),
     )
 
 
@@ -125,12 +153,16 @@ def make_block_citation(n: int, chunk: Chunk, block: Block) -> Citation:
             lang=chunk.lang,
             start=chunk.start,
             end=chunk.end,
-            quote=chunk.raw[block.start - chunk.start : block.end - chunk.start],
+            quote=visible_quote(
+                chunk.raw[block.start - chunk.start : block.end - chunk.start],
+                "\n".join(s.text for s in lines),
+            ),
             quote_start=block.start,
             quote_end=block.end,
             passage=chunk.raw,
             display=chunk.text,
             display_quote=shown,
+            warning=_warning(chunk.sentences),
         )
     display = "\n".join(s.text for s in lines)
     return Citation(
@@ -143,10 +175,11 @@ def make_block_citation(n: int, chunk: Chunk, block: Block) -> Citation:
         lang=chunk.lang,
         start=block.start,
         end=block.end,
-        quote=block.raw,
+        quote=visible_quote(block.raw, display),
         quote_start=block.start,
         quote_end=block.end,
         passage=block.raw,
         display=display,
         display_quote=(0, len(display)),
+        warning=_warning(lines),
     )
