@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kb.errors import AnswerModelError, LexiconError
 from kb.evaluation.answers import contains_key
 from kb.ingest.document import Block, Sentence
 from kb.qa.calibration import (
     AnswerModel,
-    AnswerModelError,
     fit_conditional_logit,
     fit_logistic,
     load_answer_model,
@@ -22,7 +22,7 @@ from kb.qa.calibration import (
 )
 from kb.qa.evidence import FEATURES, names_benchmark
 from kb.qa.figures import figures_in
-from kb.qa.lexicon import Lexicon, LexiconError, load_lexicon, merge
+from kb.qa.lexicon import Lexicon, load_lexicon, merge
 from kb.qa.mentions import ModelName, find_mentions, subject_of
 from kb.qa.question import analyze, token_volumes
 from kb.qa.render import lead, money

@@ -22,11 +22,11 @@ import pytest
 from filelock import FileLock
 
 from kb import cli
+from kb.errors import BadIndexError, BuildLocked
 from kb.index import store
 from kb.index.embed import Embedder
 from kb.index.lexical import BM25Index
-from kb.index.manifest import BadIndexError
-from kb.index.store import BuildLocked, build_index, current_build, load_index
+from kb.index.store import build_index, current_build, load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
 

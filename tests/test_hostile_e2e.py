@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from kb.errors import CueFileError
 from kb.index.embed import Embedder
 from kb.index.store import load_index
 from kb.ingest.chunk import ChunkerConfig, chunk_document
 from kb.ingest.instructions import CORPUS_CUE_FILE
 from kb.ingest.load import load_corpus
-from kb.qa.service import KnowledgeBase, UserError
+from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -201,5 +202,5 @@ def test_build_takes_limits_and_cues_from_settings_and_corpus(
         "The tea garden opens at nine.": False,
     }
     (corpus / CORPUS_CUE_FILE).write_text("{broken", "utf-8")
-    with pytest.raises(UserError, match=CORPUS_CUE_FILE):
+    with pytest.raises(CueFileError, match=CORPUS_CUE_FILE):
         kb.build()

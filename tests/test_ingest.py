@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from kb.errors import IngestError
 from kb.ingest.chunk import ChunkerConfig, chunk_document, split_sentences
 from kb.ingest.clean import clean_html, clean_markdown
 from kb.ingest.lang import detect_language
-from kb.ingest.load import IngestError, decode, load_bytes, load_corpus
+from kb.ingest.load import decode, load_bytes, load_corpus
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from kb.errors import CueFileError
 from kb.ingest.chunk import ChunkerConfig, chunk_document
 from kb.ingest.instructions import (
     CORPUS_CUE_FILE,
-    CueFileError,
     bundled_cue_path,
     bundled_cues,
     cue_paths,

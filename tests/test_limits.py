@@ -72,7 +72,7 @@ def test_the_issue_file_is_skipped_fast_with_a_warning_naming_it(
     ],
 )
 def test_each_limit_alone_stops_the_issue_file(limits: IngestLimits, setting: str) -> None:
-    from kb.ingest.load import IngestError
+    from kb.errors import IngestError
 
     with pytest.raises(IngestError, match=setting):
         load_bytes(_single_line(2), "flood.ko.txt", limits=limits)
@@ -163,7 +163,7 @@ def test_limits_are_settings_with_kb_env_names() -> None:
         defaults.max_chunks_per_file,
         defaults.max_sentences_per_file,
     )
-    from kb.settings import SettingsError
+    from kb.errors import SettingsError
 
     for bad in ({"KB_MAX_RUN_CHARS": "0"}, {"KB_MAX_REPEAT_SHARE": "1.5"}):
         with pytest.raises(SettingsError):

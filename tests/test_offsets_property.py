@@ -11,10 +11,11 @@ import html
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from kb.errors import IngestError
 from kb.ingest.chunk import ChunkerConfig, chunk_document
 from kb.ingest.clean import Cleaned, clean_html, clean_markdown
 from kb.ingest.document import Document
-from kb.ingest.load import IngestError, load_bytes
+from kb.ingest.load import load_bytes
 
 SECRET = "SECRET"  # every hidden text holds it; no visible text does
 FAST = settings(

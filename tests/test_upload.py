@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from kb.errors import UploadError
 from kb.ingest.upload import (
     MAX_UPLOAD_BYTES,
-    UploadError,
     check_size,
     existing_article,
     safe_filename,

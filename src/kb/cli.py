@@ -18,12 +18,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from kb.index.embed import EmbedderError
-from kb.index.manifest import BadIndexError
-from kb.index.store import BuildLocked, BuildReport, Progress
+from kb.errors import BuildLocked, ConversionError, CorpusError, KbError, ModelError, QueryError
+from kb.index.store import BuildReport, Progress
 from kb.qa.retrieve import Retrieval
-from kb.qa.service import KnowledgeBase, UserError, ensure_index
-from kb.settings import Settings, SettingsError
+from kb.qa.service import KnowledgeBase, ensure_index
+from kb.settings import Settings
 
 log = logging.getLogger("kb")
 
@@ -208,10 +207,10 @@ def _watch_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> in
     from kb.index.watch import watch_corpus
 
     if args.debounce <= 0:
-        raise UserError(f"--debounce must be positive, got {args.debounce}")
+        raise QueryError(f"--debounce must be positive, got {args.debounce}")
     corpus = kb.settings.corpus_dir
     if not corpus.is_dir():
-        raise UserError(f"corpus folder not found: {corpus}")
+        raise CorpusError(f"corpus folder not found: {corpus}")
     rebuild = args.rebuild
 
     def on_change(paths: list[str]) -> None:
@@ -227,7 +226,7 @@ def _watch_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> in
                     sys.stderr.flush()
                     told = True
                 time.sleep(1.0)
-            except (UserError, BadIndexError, EmbedderError) as exc:
+            except KbError as exc:
                 sys.stderr.write(f"kb: error: {exc}\n")
                 sys.stderr.flush()
                 return
@@ -307,12 +306,12 @@ def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_model(args: argparse.Namespace, out: TextIO) -> int:
-    from kb.index.e5_convert import ConversionError, prepare_model
+    from kb.index.e5_convert import prepare_model
 
     try:
         path = prepare_model(cache_dir=args.cache_dir, force=args.force)
     except ConversionError as exc:
-        raise UserError(
+        raise ModelError(
             f"model conversion failed: {exc} (kb keeps using the bundled engine)"
         ) from None
     if args.json:
@@ -351,7 +350,7 @@ def main(
             from kb.evaluation.command import cmd_eval
 
             return cmd_eval(kb.settings, args, out)
-    except (UserError, SettingsError, BadIndexError, BuildLocked, EmbedderError) as exc:
+    except KbError as exc:
         sys.stderr.write(f"kb: error: {exc}\n")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

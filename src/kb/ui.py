@@ -21,20 +21,18 @@ from typing import Any
 
 import gradio as gr
 
-from kb.index.embed import EmbedderError
-from kb.index.manifest import BadIndexError
-from kb.index.store import BuildLocked, BuildReport, Progress
+from kb.errors import KbError, UploadError
+from kb.index.store import BuildReport, Progress
 from kb.ingest.upload import (
     ALLOWED_EXTENSIONS,
     MAX_UPLOAD_BYTES,
-    UploadError,
     check_size,
     save_upload,
     validate_upload,
 )
 from kb.qa.answer import Answer
 from kb.qa.cite import Citation
-from kb.qa.service import KnowledgeBase, UserError
+from kb.qa.service import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +53,9 @@ NO_CITATIONS = "<div class='kb-empty'>Cited passages appear here after you ask a
 LANGUAGES = {"ko": "Korean", "zh": "Chinese", "en": "English", "ja": "Japanese"}
 SOURCE_HEADERS = ["Title", "File", "Language", "Chunks", "Last indexed"]
 
-# Errors a handler shows as a message instead of failing the request.
-_SHOWN_ERRORS = (UserError, BadIndexError, BuildLocked, EmbedderError)
+# Errors a handler shows as a message instead of failing the request: every
+# user-fixable error derives from KbError; anything else is a bug.
+_SHOWN_ERRORS = KbError
 
 History = list[dict[str, Any]]
 

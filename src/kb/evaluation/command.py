@@ -22,11 +22,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from kb.evaluation.datasets import FORMATS, DatasetError, load_eval_set
+from kb.errors import EvalError, KbError
+from kb.evaluation.datasets import FORMATS, load_eval_set
 from kb.evaluation.report import to_json, to_markdown, write_chart
-from kb.evaluation.runner import DEFAULT_MODES, VARIANTS, EvalError, parse_modes, run_eval
+from kb.evaluation.runner import DEFAULT_MODES, VARIANTS, parse_modes, run_eval
 from kb.ingest.chunk import ChunkerConfig
-from kb.settings import Settings, SettingsError
+from kb.settings import Settings
 
 log = logging.getLogger("kb.eval")
 
@@ -132,7 +133,7 @@ def cmd_eval(
     """Run ``kb eval``; user errors print one line and return 2."""
     try:
         return _cmd_eval(settings, args, out, embedder_factory)
-    except (DatasetError, EvalError, SettingsError) as exc:
+    except KbError as exc:
         sys.stderr.write(f"kb: error: {exc}\n")
         return 2
 

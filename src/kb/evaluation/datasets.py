@@ -22,16 +22,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.errors import DatasetError, IngestError
 from kb.ingest.document import Chunk, Document
 from kb.ingest.lang import detect_language
-from kb.ingest.load import IngestError, load_bytes
+from kb.ingest.load import load_bytes
 
 EVIDENCE = "EVIDENCE"
 FORMATS = ("auto", "gold", "squad", "beir")
-
-
-class DatasetError(ValueError):
-    """The evaluation file cannot be read (the message names it)."""
 
 
 @dataclass(frozen=True)

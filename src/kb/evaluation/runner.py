@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.errors import EvalError
 from kb.evaluation.answers import AnswerRow, contains_key, holds_evidence, summarize_answers
 from kb.evaluation.datasets import EvalQuery, EvalSet
 from kb.evaluation.metrics import (
@@ -91,10 +92,6 @@ DEFAULT_MODES = (
     "hybrid-noexpand",
     "hybrid-noentity",
 )
-
-
-class EvalError(ValueError):
-    """A bad evaluation request (unknown mode, ...)."""
 
 
 def parse_modes(text: str) -> list[ModeSpec]:

@@ -24,12 +24,10 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kb.errors import CharsmapError
+
 _BLOCK = 256
 _MAX_UNITS = 1 << 22
-
-
-class CharsmapError(ValueError):
-    """The normalization map cannot be compiled."""
 
 
 @dataclass

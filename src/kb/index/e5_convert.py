@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from kb.errors import ConversionError, VerificationError
+
 log = logging.getLogger(__name__)
 
 MAGIC = b"E5S1"
@@ -97,14 +99,6 @@ PROBES: tuple[str, ...] = (
     _EN_LONG * 2,
     "\t".join([_KO_LONG, _ZH_LONG, _EN_LONG]) * 3,
 )
-
-
-class ConversionError(RuntimeError):
-    """The bundled model cannot be converted (damaged, unknown format, missing deps)."""
-
-
-class VerificationError(ConversionError):
-    """The converted model does not reproduce the bundled engine's vectors."""
 
 
 # --------------------------------------------------------------------------- file

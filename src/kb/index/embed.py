@@ -19,13 +19,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from kb.errors import ConversionError, EmbedderError
+
 log = logging.getLogger(__name__)
 
 E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
-
-
-class EmbedderError(RuntimeError):
-    """The embedding model cannot be loaded or used."""
 
 
 @runtime_checkable
@@ -308,7 +306,7 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
             model_dir = e5_convert.prepare_model(cache_dir)
             info = e5_convert.read_marker(model_dir)
             self._variant = variant or e5_convert.preferred_variant(info)
-        except e5_convert.ConversionError as exc:
+        except ConversionError as exc:
             raise EmbedderError(str(exc)) from exc
         super().__init__(str(model_dir), batch_size=batch_size)
         sha = info.source_sha256 if info is not None else model_dir.name.rsplit("-", 1)[-1]

@@ -12,13 +12,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kb.errors import BadIndexError, IndexMismatchError
+
 FORMAT_VERSION = 2  # 2: sentences carry list/table roles, chunks their blocks
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `kb index --rebuild`"
-
-
-class BadIndexError(RuntimeError):
-    """The index is missing, damaged or does not match the current settings."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ class Manifest:
         accept a different id for the same model, e.g. another runtime of it)."""
         built = self.model.get("id")
         if built != model_id and not (compatible and compatible(str(built))):
-            raise BadIndexError(
+            raise IndexMismatchError(
                 f"index was built with model {built!r} but the current model is {model_id!r}: "
                 f"{REBUILD_HINT} (or set KB_MODEL={built})"
             )

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from kb.index.embed import Embedder, EmbedderError, _batches, _normalize
+from kb.errors import EmbedderError
+from kb.index.embed import Embedder, _batches, _normalize
 
 log = logging.getLogger(__name__)
 

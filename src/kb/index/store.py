@@ -41,9 +41,10 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from kb.errors import BadIndexError, BuildLocked
 from kb.index.embed import Embedder, text_key
 from kb.index.lexical import BM25Index, BM25Params
-from kb.index.manifest import FORMAT_VERSION, REBUILD_HINT, BadIndexError, DocEntry, Manifest
+from kb.index.manifest import FORMAT_VERSION, REBUILD_HINT, DocEntry, Manifest
 from kb.index.tokenize import Tokenizer, TokenizerConfig
 from kb.ingest.chunk import ChunkerConfig, chunk_document
 from kb.ingest.document import Block, Chunk, Document, Sentence
@@ -60,10 +61,6 @@ EMBED_RECIPE = "{prompt}{title} | {section}\n{text}"
 
 # progress(stage, done, total)
 Progress = Callable[[str, int, int], None]
-
-
-class BuildLocked(RuntimeError):
-    """Another build holds the index lock."""
 
 
 def chunk_embed_text(chunk: Chunk) -> str:

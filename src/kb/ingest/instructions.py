@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from kb.errors import CueFileError
 from kb.ingest.document import Block, Sentence
-from kb.ingest.load import IngestError
 
 CORPUS_CUE_FILE = "kb_instruction_cues.json"
 
@@ -36,10 +36,6 @@ _QUOTED = re.compile(
     r"|(?<![A-Za-z0-9])'[^'\n]{1,300}'"
 )
 _WORD = re.compile(r"\w")
-
-
-class CueFileError(IngestError):
-    """A cue file cannot be used (the message names the file)."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.errors import IngestError
 from kb.ingest.clean import FORMATS, Cleaned, clean
 from kb.ingest.document import Document, Section
 from kb.ingest.lang import detect_language
@@ -19,10 +20,6 @@ log = logging.getLogger(__name__)
 MAX_FILE_BYTES = IngestLimits.max_file_bytes
 # Legacy encodings tried, in order, when a file is not UTF-8.
 LEGACY_ENCODINGS = ("cp949", "gb18030", "big5", "shift_jis")
-
-
-class IngestError(ValueError):
-    """A file cannot be turned into a Document (the message names the file)."""
 
 
 @dataclass(frozen=True)

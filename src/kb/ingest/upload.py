@@ -14,8 +14,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.errors import IngestError, UploadError
 from kb.ingest.document import Document
-from kb.ingest.load import IngestError, doc_id_for, load_bytes
+from kb.ingest.load import doc_id_for, load_bytes
 
 ALLOWED_EXTENSIONS = (".md", ".txt", ".html")
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -26,10 +27,6 @@ _UNSAFE = re.compile(r"[^\w.-]+")
 _DASHES = re.compile(r"-{2,}")
 _DOTS = re.compile(r"\.{2,}")
 _DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-class UploadError(ValueError):
-    """The uploaded file cannot be added; the message is one line for the user."""
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from kb.errors import AnswerModelError
+
 MODEL_FILE = "answer_model.json"
 # what the abstainer reads besides the best candidate's own features
 QUESTION_FEATURES = ("rank_score", "rank_share", "rank_margin")
-
-
-class AnswerModelError(ValueError):
-    """The answer model file is missing, unreadable or does not fit this kb."""
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from kb.errors import LexiconError
+
 LEXICON_FILE = "lexicon.json"
-
-
-class LexiconError(ValueError):
-    """A lexicon file cannot be read or has a wrong shape (the message names it)."""
 
 
 @dataclass(frozen=True)

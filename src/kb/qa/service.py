@@ -11,8 +11,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from kb.errors import CorpusError, QueryError
 from kb.index.embed import Embedder, load_embedder, same_model
-from kb.index.manifest import BadIndexError
 from kb.index.second_encoder import load_second_encoder
 from kb.index.store import (
     BuildReport,
@@ -25,19 +25,15 @@ from kb.index.store import (
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.instructions import cue_paths, load_cues
 from kb.ingest.limits import IngestLimits
-from kb.ingest.load import IngestError, load_corpus
+from kb.ingest.load import load_corpus
 from kb.qa.answer import Answer
-from kb.qa.calibration import AnswerModelError, load_answer_model
+from kb.qa.calibration import load_answer_model
 from kb.qa.extractive import FEATURES, ExtractiveAnswerer
-from kb.qa.lexicon import LexiconError, load_lexicon
+from kb.qa.lexicon import load_lexicon
 from kb.qa.retrieve import HybridRetriever, Retrieval
 from kb.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class UserError(RuntimeError):
-    """A problem the user can fix; shown as one line, exit code 2."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ def chunker_config(settings: Settings) -> ChunkerConfig:
 def check_query(text: str) -> str:
     query = text.strip()
     if not query:
-        raise UserError(
+        raise QueryError(
             'the query is empty: ask a question, e.g. kb ask "What is Claude Haiku 4.5\'s price?"'
         )
     return query
@@ -107,15 +103,13 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------ building
     def build(self, rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
-        try:
-            docs, skipped = load_corpus(
-                self.settings.corpus_dir, limits=IngestLimits.from_settings(self.settings)
-            )
-            chunker = chunker_config(self.settings)
-        except IngestError as exc:
-            raise UserError(str(exc)) from None
+        # IngestError (a CorpusError) reaches the front end as it is
+        docs, skipped = load_corpus(
+            self.settings.corpus_dir, limits=IngestLimits.from_settings(self.settings)
+        )
+        chunker = chunker_config(self.settings)
         if not docs:
-            raise UserError(f"no .md, .txt or .html articles found in {self.settings.corpus_dir}")
+            raise CorpusError(f"no .md, .txt or .html articles found in {self.settings.corpus_dir}")
         report = build_index(
             docs,
             self.settings.index_dir,
@@ -135,14 +129,11 @@ class KnowledgeBase:
 
     def reload(self) -> None:
         """(Re)open the live build; queries already running keep the old one."""
-        try:
-            # the index first: a missing or damaged one is reported before any
-            # model is loaded; then it must match the model
-            index = load_index(self.settings.index_dir)
-            model_id = self.embedder.model_id
-            index.manifest.check_model(model_id, lambda built: same_model(built, model_id))
-        except BadIndexError as exc:
-            raise UserError(str(exc)) from None
+        # the index first: a missing or damaged one (BadIndexError) is reported
+        # before any model is loaded; then it must match the model (IndexMismatchError)
+        index = load_index(self.settings.index_dir)
+        model_id = self.embedder.model_id
+        index.manifest.check_model(model_id, lambda built: same_model(built, model_id))
         second = self.second if index.second_vectors is not None else None
         if second is not None and index.manifest.second_model.get("id") != second.model_id:
             log.warning(
@@ -152,11 +143,8 @@ class KnowledgeBase:
                 second.model_id,
             )
             second = None
-        try:
-            lexicon = load_lexicon(self.settings.corpus_dir)
-            model = load_answer_model(expected=FEATURES)
-        except (LexiconError, AnswerModelError) as exc:
-            raise UserError(str(exc)) from None
+        lexicon = load_lexicon(self.settings.corpus_dir)  # LexiconError
+        model = load_answer_model(expected=FEATURES)  # AnswerModelError
         retriever = HybridRetriever(
             index,
             self.embedder,
