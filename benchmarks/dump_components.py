@@ -27,7 +27,8 @@ from kb.evaluation.runner import prepare_index  # noqa: E402
 from kb.index.embed import load_embedder  # noqa: E402
 from kb.index.second_encoder import load_second_encoder  # noqa: E402
 from kb.ingest.chunk import ChunkerConfig  # noqa: E402
-from kb.qa.retrieve import SIGNALS, HybridRetriever  # noqa: E402
+from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline  # noqa: E402
+from kb.qa.retrieve import SIGNALS  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 
 
@@ -56,7 +57,10 @@ def main() -> None:
     logging.info("index %s: %d chunks", info.path, info.chunks)
     queries = [q for q in (es.queries[: args.limit] if args.limit else es.queries) if q.qrels]
     # every signal at weight 1, so each one is computed
-    ret = HybridRetriever(index, emb, weights=dict.fromkeys(SIGNALS, 1.0), second=second)
+    options = PipelineOptions.from_settings(
+        settings, weights=dict.fromkeys(SIGNALS, 1.0), lexicon_dir=None, answer=False
+    )
+    ret = build_pipeline(index, Encoders(emb, second), options).retriever
     n = len(index.chunks)
     out = {name: np.zeros((len(queries), n), dtype=np.float32) for name in SIGNALS}
     rel = np.array([[es.is_relevant(c, q) for c in index.chunks] for q in queries], dtype=bool)

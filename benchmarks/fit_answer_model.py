@@ -41,16 +41,13 @@ from kb.qa.calibration import (
     Linear,
     fit_conditional_logit,
     fit_logistic,
-    load_answer_model,
     question_features,
     sigmoid,
 )
 from kb.qa.evidence import FEATURES, Candidate
 from kb.qa.extract import extract
-from kb.qa.extractive import ExtractiveAnswerer
-from kb.qa.lexicon import load_lexicon
+from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
 from kb.qa.question import Question, analyze
-from kb.qa.retrieve import HybridRetriever
 from kb.settings import Settings
 
 # the abstainer reads the best candidate's ranker score, share and margin, and how
@@ -102,12 +99,16 @@ def main() -> int:
     second = load_second_encoder(settings.second_model)
     chunker = ChunkerConfig(settings.chunk_size, settings.chunk_overlap)
     index, _, _ = prepare_index(evalset, settings, embedder, args.work, chunker, second=second)
-    lexicon = load_lexicon(settings.corpus_dir)
-    retriever = HybridRetriever(
-        index, embedder, weights=settings.weights, second=second, lexicon=lexicon
+    # the answerer only for its candidates; scoring happens here (the packaged
+    # answer model may have been fitted on other features: not checked)
+    pipeline = build_pipeline(
+        index,
+        Encoders(embedder, second),
+        PipelineOptions.from_settings(settings, check_features=False),
     )
-    # the answerer only for its candidates; scoring happens here
-    answerer = ExtractiveAnswerer(index.tokenizer, lexicon, load_answer_model(), settings.top_k)
+    retriever, answerer = pipeline.retriever, pipeline.answerer
+    assert answerer is not None
+    lexicon = retriever.lexicon
 
     rows: list[list[float]] = []
     labels: list[int] = []

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from kb.errors import BuildLocked, ConversionError, CorpusError, KbError, ModelError, QueryError
 from kb.index.store import BuildReport, Progress
 from kb.qa.retrieve import Retrieval
-from kb.qa.service import KnowledgeBase, ensure_index
+from kb.qa.service import KnowledgeBase, check_query, ensure_index
 from kb.settings import Settings
 
 log = logging.getLogger("kb")
@@ -245,10 +245,12 @@ def _watch_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> in
 
 
 def cmd_search(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
-    if args.mode != "hybrid":
-        kb = KnowledgeBase(kb.settings, mode=args.mode)
+    retriever = kb.retriever_for(args.mode) if args.mode != kb.mode else None
     for query in _read_queries(args.queries, stdin):
-        r = kb.search(query, args.k)
+        if retriever is None:
+            r = kb.search(query, args.k)
+        else:
+            r = retriever.retrieve(check_query(query), args.k or kb.settings.top_k)
         if args.json:
             out.write(
                 json.dumps({"query": r.query, "hits": _hit_dicts(r)}, ensure_ascii=False) + "\n"

@@ -37,8 +37,8 @@ from kb.ingest.load import load_corpus
 from kb.qa.calibration import load_answer_model
 from kb.qa.cite import quote_matches
 from kb.qa.extractive import FEATURES, ExtractiveAnswerer
-from kb.qa.lexicon import load_lexicon
-from kb.qa.retrieve import HybridRetriever, Retrieval
+from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
+from kb.qa.retrieve import Retrieval
 from kb.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -251,27 +251,21 @@ def run_mode(
     second: QueryVectorCache | None = None,
     sources: dict[str, str] | None = None,
 ) -> ModeResult:
-    weights = {**settings.weights, **(spec.weight_changes or {})}
-    retriever = HybridRetriever(
+    gold = evalset.format == "gold"
+    pipeline = build_pipeline(
         index,
-        embedder if spec.mode != "lexical" else None,
-        weights=weights,
-        mode=spec.mode,
-        center_languages=spec.center_languages,
-        expand_query=spec.expand_query,
-        second=second,
-        lexicon=load_lexicon(settings.corpus_dir if evalset.format == "gold" else None),
+        Encoders(embedder, second),
+        PipelineOptions.from_settings(
+            settings,
+            mode=spec.mode,
+            weight_changes=dict(spec.weight_changes or {}),
+            center_languages=spec.center_languages,
+            expand_query=spec.expand_query,
+            lexicon_dir=settings.corpus_dir if gold else None,
+            answer=gold,
+        ),
     )
-    answerer = (
-        ExtractiveAnswerer(
-            index.tokenizer,
-            retriever.lexicon,
-            load_answer_model(expected=FEATURES),
-            passages=settings.top_k,
-        )
-        if evalset.format == "gold"
-        else None
-    )
+    retriever, answerer = pipeline.retriever, pipeline.answerer
     depth = max(k, settings.top_k)
     out = ModeResult(spec)
     total = len(evalset.queries)

@@ -34,7 +34,6 @@ from kb.qa.fuse import center_by_group, max_by_group, max_scale, minmax, weighte
 from kb.qa.glossary import expand
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.mentions import ModelName, subject_of
-from kb.settings import Settings
 
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4
@@ -89,7 +88,7 @@ class HybridRetriever:
         self,
         index: KnowledgeIndex,
         embedder: Embedder | None,
-        weights: Mapping[str, float] | None = None,
+        weights: Mapping[str, float],
         mode: str = "hybrid",
         center_languages: bool = True,
         expand_query: bool = True,
@@ -107,7 +106,7 @@ class HybridRetriever:
         self.expand_query = expand_query
         # the second encoder takes part only when the index holds its vectors
         self.second = second if index.second_vectors is not None else None
-        w = dict(weights or Settings().weights)  # the defaults live in settings.py
+        w = dict(weights)  # the caller's (Settings.weights for the app)
         if mode == "dense":  # the two embedding signals only
             w = {"dense": w.get("dense") or 0.5, "sentence": w.get("sentence") or 0.5}
         elif mode == "lexical":

@@ -27,9 +27,8 @@ from kb.ingest.instructions import cue_paths, load_cues
 from kb.ingest.limits import IngestLimits
 from kb.ingest.load import load_corpus
 from kb.qa.answer import Answer
-from kb.qa.calibration import load_answer_model
-from kb.qa.extractive import FEATURES, ExtractiveAnswerer
-from kb.qa.lexicon import load_lexicon
+from kb.qa.extractive import ExtractiveAnswerer
+from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
 from kb.qa.retrieve import HybridRetriever, Retrieval
 from kb.settings import Settings
 
@@ -134,26 +133,16 @@ class KnowledgeBase:
         index = load_index(self.settings.index_dir)
         model_id = self.embedder.model_id
         index.manifest.check_model(model_id, lambda built: same_model(built, model_id))
+        # the second encoder is loaded only when the index holds its vectors
         second = self.second if index.second_vectors is not None else None
-        if second is not None and index.manifest.second_model.get("id") != second.model_id:
-            log.warning(
-                "index sentences were embedded by %s, not %s: second encoder off until "
-                "the next `kb index`",
-                index.manifest.second_model.get("id"),
-                second.model_id,
-            )
-            second = None
-        lexicon = load_lexicon(self.settings.corpus_dir)  # LexiconError
-        model = load_answer_model(expected=FEATURES)  # AnswerModelError
-        retriever = HybridRetriever(
+        # LexiconError / AnswerModelError (KbErrors) reach the front end as they are
+        pipeline = build_pipeline(
             index,
-            self.embedder,
-            weights=self.settings.weights,
-            mode=self.mode,
-            second=second,
-            lexicon=lexicon,
+            Encoders(self.embedder, second),
+            PipelineOptions.from_settings(self.settings, mode=self.mode),
         )
-        answerer = ExtractiveAnswerer(index.tokenizer, lexicon, model, passages=self.settings.top_k)
+        retriever, answerer = pipeline.retriever, pipeline.answerer
+        assert answerer is not None
         with self._lock:
             self._state = (index, retriever, answerer)
 
@@ -193,6 +182,15 @@ class KnowledgeBase:
         query = check_query(query)
         _, retriever, _ = self._current()
         return retriever.retrieve(query, k or self.settings.top_k)
+
+    def retriever_for(self, mode: str) -> HybridRetriever:
+        """A retriever of another mode (``kb search --mode``) over the live index
+        and the models this KnowledgeBase already holds."""
+        index, retriever, _ = self._current()
+        if mode == retriever.mode:
+            return retriever
+        options = PipelineOptions.from_settings(self.settings, mode=mode, answer=False)
+        return build_pipeline(index, Encoders(self.embedder, retriever.second), options).retriever
 
     def ask(self, question: str) -> Answer:
         question = check_query(question)
