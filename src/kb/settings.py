@@ -45,8 +45,6 @@ class Settings:
     w_second: float = 0.10
     # second sentence encoder: "use3" (multilingual USE v3, bundled, NumPy) or "none"
     second_model: str = "use3"
-    # abstain when the evidence strength is below this (see qa/answer.py)
-    min_evidence: float = 0.25
     batch_size: int = 16
     # limits on what one file may cost (ingest/limits.py, ingest/chunk.py): a file
     # over max_file_bytes is skipped; text with no sentence end for more than

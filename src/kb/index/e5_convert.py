@@ -477,13 +477,6 @@ def _write_st_dir(f: E5File, out: Path) -> None:
 # ---------------------------------------------------------------------- encoding
 
 
-def _torch_threads(num_threads: int | None) -> None:
-    if num_threads:
-        import torch
-
-        torch.set_num_threads(num_threads)
-
-
 class E5TorchEncoder:
     """Encode like the engine, on torch: prefix, windows of 510 tokens, mean pool.
 

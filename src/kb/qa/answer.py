@@ -9,10 +9,8 @@ citations, or "not found" (``abstained``) when the passages do not hold the answ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from kb.qa.cite import Citation
-from kb.qa.retrieve import Retrieval
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,3 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "citations": [c.to_dict() for c in self.citations],
         }
-
-
-class Answerer(Protocol):
-    def answer(self, question: str, retrieval: Retrieval) -> Answer: ...

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
@@ -77,10 +76,6 @@ class Retrieval:
     doc_names: dict[str, frozenset[str]] = field(default_factory=dict)
     # document id -> the model the article is about (its most often named one)
     doc_subjects: dict[str, ModelName | None] = field(default_factory=dict)
-
-
-class Retriever(Protocol):
-    def search(self, query: str, k: int) -> list[Hit]: ...
 
 
 class HybridRetriever:
