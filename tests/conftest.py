@@ -1,13 +1,26 @@
-"""Shared fixtures: the real embedding model and real-corpus indexes, built once per session."""
+"""Shared fixtures and the test tiers.
+
+Tiers (markers, see pyproject.toml):
+- unit (no marker): no model load; tests that need vectors use ``fake_embedder``,
+  a deterministic hash-based embedder. ``pytest -m "not integration and not browser"``.
+- integration: the real model and/or the real corpus. Every test that uses one of
+  the real-model fixtures below (``embedder``, ``corpus_kb``, ``tiny_seed``,
+  ``indexed``) is marked automatically, so a new test cannot land in the fast
+  tier by mistake; tests that load the model themselves carry the marker.
+- browser: the Gradio UI in headless Chromium.
+The default ``pytest`` run (CI) runs all three.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kb.index.embed import Embedder, load_embedder
@@ -17,6 +30,70 @@ from kb.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# fixtures that load the real model or index the real corpus with it
+REAL_MODEL_FIXTURES = frozenset({"embedder", "corpus_kb", "tiny_seed", "indexed"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+class FakeEmbedder:
+    """Deterministic stand-in for the embedding model (unit tier): each text's
+    vector is a sum of pseudo-random unit vectors, one per lowercased word,
+    seeded by the word's hash, so texts sharing words are close and the same
+    text always gets the same vector. Query and passage prompts differ, like e5's."""
+
+    def __init__(self, dim: int = 32, model_id: str = "fake:hash-32") -> None:
+        self._dim = dim
+        self._model_id = model_id
+        self.calls = 0
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        return {"query": "q: ", "passage": "p: "}
+
+    def _word(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+        return np.random.default_rng(seed).standard_normal(self._dim).astype(np.float32)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            words = text.lower().split() or [""]
+            for w in words:
+                out[i] += self._word(w)
+            out[i] /= np.linalg.norm(out[i]) or 1.0
+        return out
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        vecs = self._encode(texts)
+        if progress is not None:
+            progress(len(texts))
+        return vecs
+
+
+@pytest.fixture()
+def fake_embedder() -> FakeEmbedder:
+    """A fresh deterministic fake embedder (no model load)."""
+    return FakeEmbedder()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -140,12 +140,12 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
     )
 
 
-def test_build_locked_error(tmp_path: Path, embedder: Embedder) -> None:
+def test_build_locked_error(tmp_path: Path, fake_embedder: Embedder) -> None:
     index = tmp_path / "index"
     index.mkdir()
     docs, _ = load_corpus(FIXTURE)
     with FileLock(str(index / ".lock")), pytest.raises(BuildLocked, match="another `kb index`"):
-        build_index(docs, index, embedder, ChunkerConfig())
+        build_index(docs, index, fake_embedder, ChunkerConfig())
     assert not list(index.iterdir()) or [p.name for p in index.iterdir()] == [".lock"]
 
 

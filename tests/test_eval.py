@@ -397,7 +397,7 @@ def test_markdown_and_chart_from_a_report(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- end to end
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_kb_eval_gold_dev_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = io.StringIO()
     code = cli.main(

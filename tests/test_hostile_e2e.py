@@ -115,7 +115,7 @@ def _kb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_kb_index_on_hostile_files_warns_in_one_line_each(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(FIXTURES / "tiny", corpus)
