@@ -8,7 +8,8 @@ import re
 # character-class bodies (without brackets), to compose into larger patterns
 HANGUL = "\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f"  # syllables, jamo, compatibility jamo
 HANGUL_SYLLABLES = "\uac00-\ud7a3"
-HAN = "\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff"  # unified, extension A, compatibility
+HAN_UNIFIED = "\u4e00-\u9fff\u3400-\u4dbf"  # unified, extension A
+HAN = HAN_UNIFIED + "\uf900-\ufaff"  # ... and compatibility ideographs
 KANA = "\u3040-\u30ff"
 LATIN = "A-Za-z"
 
@@ -17,6 +18,7 @@ HAN_RE = re.compile(f"[{HAN}]")
 KANA_RE = re.compile(f"[{KANA}]")
 LATIN_RE = re.compile(f"[{LATIN}]")
 CJK_RE = re.compile(f"[{HANGUL}{HAN}{KANA}]")
+HANGUL_SYLLABLE_RE = re.compile(f"[{HANGUL_SYLLABLES}]")
 
 
 def has_cjk(text: str) -> bool:

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from kb.scripts import HAN, HANGUL, HANGUL_SYLLABLE_RE, KANA
+
 # Transliterations seen in Korean and Chinese writing about AI models. Longest first.
 DEFAULT_ALIASES: dict[str, str] = {
     "클로드": "claude",
@@ -54,12 +56,8 @@ DEFAULT_ALIASES: dict[str, str] = {
 }
 
 _LATIN_OR_NUM = r"[a-z0-9]+(?:[.][0-9]+)*"
-_CJK = (
-    r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+"  # Hangul
-    r"|[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]+"  # Han
-    r"|[\u3040-\u30ff]+"  # Kana
-)
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_CJK = f"[{HANGUL}]+|[{HAN}]+|[{KANA}]+"  # runs of one script each
+_HANGUL = HANGUL_SYLLABLE_RE
 # kiwipiepy part-of-speech tags kept as morpheme tokens: general/proper/bound
 # nouns, numerals, foreign words, numbers, Hanja, roots, verb and adjective
 # stems, general adverbs. Particles and endings carry no evidence.

@@ -14,6 +14,7 @@ from kb.ingest.clean import FORMATS, Cleaned, clean
 from kb.ingest.document import Document, Section
 from kb.ingest.lang import detect_language
 from kb.ingest.limits import IngestLimits, apply_limits
+from kb.scripts import HAN_RE, HANGUL_SYLLABLE_RE, HANGUL_SYLLABLES
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,9 @@ def _decode(data: bytes) -> tuple[str, str]:
     return text, enc
 
 
-_HANGUL = re.compile(r"[가-힣]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_SPACED_HANGUL = re.compile(r"[가-힣][ \t]+[가-힣]")
+_HANGUL = HANGUL_SYLLABLE_RE
+_HAN = HAN_RE
+_SPACED_HANGUL = re.compile(f"[{HANGUL_SYLLABLES}][ \t]+[{HANGUL_SYLLABLES}]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 # Frequent Hangul syllables of Korean prose, and frequent Chinese characters.
 # CP949 bytes read as GB18030 (and GBK bytes read as CP949) give characters that

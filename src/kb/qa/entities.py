@@ -12,9 +12,10 @@ import re
 import unicodedata
 
 from kb.index.tokenize import STOPWORDS, Tokenizer
+from kb.scripts import HAN_UNIFIED, HANGUL_SYLLABLES, KANA
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]")
+_CJK = re.compile(f"[{KANA}{HAN_UNIFIED}{HANGUL_SYLLABLES}]")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)*$")
 # Words that start a question in English; capitalized but not names.
 _QUESTION_WORDS = STOPWORDS | {"does", "do", "can", "is", "are", "which", "list", "name", "give"}
