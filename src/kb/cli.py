@@ -172,13 +172,7 @@ def _hit_dicts(r: Retrieval) -> list[dict[str, object]]:
 def _report_line(report: BuildReport, as_json: bool) -> str:
     if as_json:
         return json.dumps(report.to_dict(), ensure_ascii=False)
-    return (
-        f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s "
-        f"(added {len(report.added)}, changed {len(report.changed)}, "
-        f"removed {len(report.removed)}, unchanged {report.unchanged}; "
-        f"{report.chunks_embedded} texts embedded, "
-        f"{report.chunks_reused} reused)"
-    )
+    return report.summary()
 
 
 def cmd_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:

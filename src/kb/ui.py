@@ -276,12 +276,8 @@ def sources_rows(kb: KnowledgeBase) -> list[list[Any]]:
 
 
 def report_text(report: BuildReport) -> str:
-    text = (
-        f"Indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f}s "
-        f"(added {len(report.added)}, changed {len(report.changed)}, "
-        f"removed {len(report.removed)}, unchanged {report.unchanged}; "
-        f"{report.chunks_embedded} texts embedded, {report.chunks_reused} reused)."
-    )
+    line = report.summary()  # the CLI's line, as a sentence
+    text = line[0].upper() + line[1:] + "."
     for s in report.skipped:
         text += f"\nSkipped {s.source}: {s.reason}"
     return text

@@ -135,6 +135,15 @@ class BuildReport:
     path: Path
     timings: dict[str, float] = field(default_factory=dict)
 
+    def summary(self) -> str:
+        """One line for people (the CLI prints it, the UI capitalizes it)."""
+        return (
+            f"indexed {self.documents} documents, {self.chunks} chunks in {self.seconds:.1f}s "
+            f"(added {len(self.added)}, changed {len(self.changed)}, "
+            f"removed {len(self.removed)}, unchanged {self.unchanged}; "
+            f"{self.chunks_embedded} texts embedded, {self.chunks_reused} reused)"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "added": self.added,
