@@ -1,4 +1,4 @@
-"""What the answer stage returns, and the protocol every answerer follows.
+"""What the answer stage returns (Answer, with its citations).
 
 An answerer takes the question and the stage before's ``Retrieval`` (it never calls
 the retriever), and returns an ``Answer``: a lead line in the asker's language
