@@ -51,7 +51,9 @@ def main() -> None:
             chunk_size=BENCHMARK_CHUNK_SIZE, chunk_overlap=BENCHMARK_CHUNK_OVERLAP
         )
     chunker = ChunkerConfig(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
-    emb = load_embedder(settings.model, settings.batch_size)
+    emb = load_embedder(
+        settings.model, settings.batch_size, settings.model_cache_dir, settings.e5_variant
+    )
     second = load_second_encoder(settings.second_model)
     index, info, _ = prepare_index(es, settings, emb, args.work, chunker, second=second)
     logging.info("index %s: %d chunks", info.path, info.chunks)

@@ -95,7 +95,9 @@ def main() -> int:
 
     settings = Settings.from_env()
     evalset = load_gold(args.gold)
-    embedder = load_embedder(settings.model, settings.batch_size)
+    embedder = load_embedder(
+        settings.model, settings.batch_size, settings.model_cache_dir, settings.e5_variant
+    )
     second = load_second_encoder(settings.second_model)
     chunker = ChunkerConfig(settings.chunk_size, settings.chunk_overlap)
     index, _, _ = prepare_index(evalset, settings, embedder, args.work, chunker, second=second)

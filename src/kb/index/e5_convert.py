@@ -567,14 +567,15 @@ def bf16_supported() -> bool:
         return False
 
 
-def preferred_variant(info: ConversionInfo | None) -> str:
-    """``$KB_E5_VARIANT`` if set; else bf16 where native and verified; else fp32.
+def preferred_variant(info: ConversionInfo | None, requested: str = "") -> str:
+    """``requested`` (Settings.e5_variant, KB_E5_VARIANT) if set; else bf16 where
+    native and verified; else fp32.
 
     Measured (benchmarks/bench_embed.py, 1 thread): bf16 ~2.2x the fp32 speed on
     an AVX512-BF16 CPU, cosine to the engine >= 0.9998. int8 dynamic quantization
     is never chosen: cosine drops to ~0.95 and top-5 rankings change.
     """
-    env = os.environ.get(VARIANT_ENV, "").strip().lower()
+    env = requested.strip().lower()
     if env:
         if env not in VARIANTS:
             raise ConversionError(f"{VARIANT_ENV}={env!r}: use one of {', '.join(VARIANTS)}")
@@ -718,10 +719,8 @@ def file_sha256(path: Path) -> str:
 
 
 def default_cache_root() -> Path:
-    """``$KB_MODEL_CACHE`` if set, else ``<user cache dir>/kb/models``."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
+    """``<user cache dir>/kb/models`` (Settings.model_cache, KB_MODEL_CACHE, overrides
+    it: callers pass ``cache_dir``)."""
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("kb")) / "models"
@@ -779,7 +778,7 @@ def prepare_model(
     """Convert (once) and verify the bundled model; return the model directory.
 
     The directory is ``<cache>/multilingual-e5-small-<sha256[:16] of the .bin>``
-    (cache: ``cache_dir``, else ``$KB_MODEL_CACHE``, else the user cache dir). It
+    (cache: ``cache_dir`` (Settings.model_cache), else the user cache dir). It
     is built in a temporary directory beside it, verified against the engine,
     and only then renamed into place, so a half-written or unverified model is
     never picked up. Raises :class:`ConversionError` (or its subclass

