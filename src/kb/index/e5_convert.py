@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import ConversionError, VerificationError
+from kb.index.hf_quiet import quiet_transformers
 
 log = logging.getLogger(__name__)
 
@@ -614,9 +615,7 @@ def load_converted(model_dir: Path, device: str = "cpu") -> Any:
     """Load a converted directory as a ``SentenceTransformer``."""
     from sentence_transformers import SentenceTransformer
 
-    from kb.index.embed import _quiet_transformers
-
-    _quiet_transformers()
+    quiet_transformers()
     return SentenceTransformer(str(model_dir), device=device)
 
 
@@ -795,9 +794,7 @@ def prepare_model(
         import torch  # noqa: F401
     except ImportError as exc:
         raise ConversionError(f"torch/sentence-transformers unavailable: {exc}") from exc
-    from kb.index.embed import _quiet_transformers
-
-    _quiet_transformers()  # no weight-writing bars in the user's terminal
+    quiet_transformers()  # no weight-writing bars in the user's terminal
     log.warning("converting the bundled e5 model for torch (once; about a minute) into %s", target)
 
     t0 = time.perf_counter()

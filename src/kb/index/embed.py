@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from kb.errors import ConversionError, EmbedderError
+from kb.index.hf_quiet import quiet_transformers
 
 log = logging.getLogger(__name__)
 
@@ -141,19 +142,6 @@ class DelegatingEmbedder:
         return self.inner.encode_passages(texts, progress=progress)
 
 
-def _quiet_transformers() -> None:
-    """No weight-loading progress bars on the user's terminal (kb draws its own)."""
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        from huggingface_hub import utils as hub_utils
-
-        hub_utils.disable_progress_bars()  # type: ignore[attr-defined]
-    except Exception:  # pragma: no cover - optional nicety
-        log.debug("could not disable transformers progress bars")
-
-
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, applying query/passage prompts.
 
@@ -175,7 +163,7 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(
                 "sentence-transformers is not installed: pip install sentence-transformers"
             ) from exc
-        _quiet_transformers()
+        quiet_transformers()
         looks_local = name_or_path.startswith(("/", ".", "~")) or Path(name_or_path).exists()
         if looks_local and not Path(name_or_path).expanduser().is_dir():
             raise EmbedderError(f"sentence-transformers model folder not found: {name_or_path}")
