@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kb import cli
-from kb.index.store import current_build, index_exists
+from kb.index.store import current_build
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
 
@@ -119,13 +119,13 @@ def test_dangling_current_rebuilds_from_leftover_build(
     spare = index / "build-00000000T000000000000Z-1"
     shutil.copytree(build, spare)
     shutil.rmtree(build)
-    assert not index_exists(index)
+    assert current_build(index) is None
     rc, err = _search(corpus, index, capsys)
     assert rc == 2 and "does not exist" in err and "kb index --rebuild" in err
     rc, out = run_cli("index", "--corpus", str(corpus), "--index", str(index), "--json")
     assert rc == 0, out
     report = json.loads(out)
     assert report["chunks_embedded"] == 0 and report["unchanged"] == 3
-    assert index_exists(index)
+    assert current_build(index) is not None
     rc, err = _search(corpus, index, capsys)
     assert rc == 0, err
