@@ -3,7 +3,7 @@ gold development set, choose its threshold from the curve of answered-correctly
 against abstained-correctly, and write src/kb/data/answer_model.json.
 
     python benchmarks/fit_answer_model.py evaluation/gold/corpus_dev.jsonl \
-        --out eval-out/answer-model [--write]
+        evaluation/gold/corpus_dev2.jsonl --out eval-out/answer-model [--write]
 
 The ranker (a conditional logit over each question's candidates) learns from the
 candidates labelled positive: the question is answerable and the sentence (or, for
@@ -84,7 +84,7 @@ def positive(c: Candidate, q: EvalQuery) -> bool:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("gold", type=Path, help="the development gold set (JSON Lines)")
+    ap.add_argument("gold", type=Path, nargs="+", help="the development gold set(s) (JSON Lines)")
     ap.add_argument("--out", type=Path, default=Path("eval-out/answer-model"))
     ap.add_argument("--work", type=Path, default=Path(".kb_cache/fit-answer-model"))
     ap.add_argument("--l2", type=float, default=1.0)
@@ -94,7 +94,13 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
 
     settings = Settings.from_env()
-    evalset = load_gold(args.gold)
+    evalset = load_gold(args.gold[0])
+    for extra in args.gold[1:]:  # further development sets: their questions join the first's
+        more = load_gold(extra).queries
+        clash = {q.qid for q in more} & {q.qid for q in evalset.queries}
+        if clash:
+            raise SystemExit(f"error: {extra}: ids already used: {', '.join(sorted(clash)[:5])}")
+        evalset.queries.extend(more)
     embedder = load_embedder(
         settings.model, settings.batch_size, settings.model_cache_dir, settings.e5_variant
     )
@@ -202,7 +208,7 @@ def main() -> int:
         abstainer=abstainer,
         threshold=threshold,
         fitted_on={
-            "gold": args.gold.name,
+            "gold": [g.name for g in args.gold],
             "questions": len(points),
             "candidates": len(rows),
             "positives": int(y.sum()),
