@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 2  # 2: sentences carry list/table roles, chunks their blocks
+# 2: sentences carry list/table roles, chunks their blocks
+# 3: derived/ (build-time query data), HNSW beyond a size threshold (speed)
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `kb index --rebuild`"
 
