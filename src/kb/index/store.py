@@ -41,6 +41,7 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from kb import threads  # speed hook
 from kb.index import ann  # speed hook
 from kb.index.derived import Derived, build_derived  # speed hook
 from kb.index.embed import Embedder, text_key
@@ -613,6 +614,7 @@ def build_index(
     """
     t0 = time.perf_counter()
     tokenizer_config = tokenizer_config or TokenizerConfig()
+    threads.configure("build")  # speed hook: torch on every core, FAISS/BLAS on one
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / LOCK))
     try:
