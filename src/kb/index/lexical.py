@@ -1,7 +1,8 @@
 """BM25 over the project tokenizer, stored as plain arrays (no pickle).
 
-Scores are computed for every document with one sparse matrix-vector product;
-the per-term BM25 weights are precomputed at build time (Lucene-style BM25 with
+A query sums the precomputed weights of its terms' columns (kb/index/sparse.py,
+memory-mapped CSC arrays), touching only those terms' postings; the per-term BM25
+weights are precomputed at build time (Lucene-style BM25 with
 ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))``).
 """
 
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
+
+from kb.index.sparse import CSCColumns, SparseHits
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,8 @@ class BM25Params:
 
 
 class BM25Index:
-    def __init__(
-        self, matrix: sparse.csc_matrix, vocab: dict[str, int], params: BM25Params
-    ) -> None:
-        self.matrix = matrix  # [n_docs, n_terms], BM25 term weights
+    def __init__(self, matrix: CSCColumns, vocab: dict[str, int], params: BM25Params) -> None:
+        self.matrix = matrix  # [n_docs, n_terms], BM25 term weights, CSC arrays
         self.vocab = vocab
         self.params = params
 
@@ -64,48 +64,54 @@ class BM25Index:
         avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
         norm = params.k1 * (1 - params.b + params.b * lengths[row_a] / avg)
         weights = idf[col_a] * tf_a * (params.k1 + 1) / (tf_a + norm)
-        matrix = sparse.csc_matrix(
-            (weights, (row_a, col_a)), shape=(n, len(vocab)), dtype=np.float32
-        )
+        matrix = CSCColumns.from_triplets(row_a, col_a, weights, (n, len(vocab)))
         return cls(matrix, vocab, params)
+
+    def _columns(
+        self, query_tokens: Sequence[str], weights: Sequence[float] | None
+    ) -> dict[int, float]:
+        q: dict[int, float] = {}
+        for i, t in enumerate(query_tokens):
+            j = self.vocab.get(t)
+            if j is not None:
+                q[j] = q.get(j, 0.0) + (1.0 if weights is None else float(weights[i]))
+        return q
+
+    def query(
+        self, query_tokens: Sequence[str], weights: Sequence[float] | None = None
+    ) -> SparseHits:
+        """BM25 scores of the documents sharing a term with the query (repeated
+        terms count again), touching only those terms' postings."""
+        return self.matrix.query(self._columns(query_tokens, weights))
 
     def scores(
         self, query_tokens: Sequence[str], weights: Sequence[float] | None = None
     ) -> np.ndarray:
-        """BM25 score of every document for the query (repeated terms count again)."""
-        q: Counter[int] = Counter()
-        for i, t in enumerate(query_tokens):
-            j = self.vocab.get(t)
-            if j is not None:
-                q[j] += 1.0 if weights is None else float(weights[i])  # type: ignore[assignment]
+        """BM25 score of every document for the query, as a dense array (for
+        evaluation scripts; the query path uses ``query``)."""
+        hits = self.query(query_tokens, weights)
         out = np.zeros(self.n_docs, dtype=np.float32)
-        if not q:
-            return out
-        cols = np.fromiter(q.keys(), dtype=np.int64)
-        w = np.fromiter(q.values(), dtype=np.float32)
-        sub = self.matrix[:, cols]
-        out += np.asarray(sub @ w, dtype=np.float32).ravel()
+        out[hits.docs] = hits.scores
         return out
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        m = self.matrix.tocsc()
-        np.save(directory / "data.npy", m.data.astype(np.float32), allow_pickle=False)
-        np.save(directory / "indices.npy", m.indices.astype(np.int32), allow_pickle=False)
-        np.save(directory / "indptr.npy", m.indptr.astype(np.int64), allow_pickle=False)
+        self.matrix.save(directory)
         terms = [""] * len(self.vocab)
         for t, j in self.vocab.items():
             terms[j] = t
-        meta = {"shape": list(m.shape), "k1": self.params.k1, "b": self.params.b, "terms": terms}
+        meta = {
+            "shape": list(self.matrix.shape),
+            "k1": self.params.k1,
+            "b": self.params.b,
+            "terms": terms,
+        }
         (directory / "bm25.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> BM25Index:
+    def load(cls, directory: Path, mmap: bool = True) -> BM25Index:
         meta = json.loads((directory / "bm25.json").read_text(encoding="utf-8"))
-        data = np.load(directory / "data.npy", allow_pickle=False)
-        indices = np.load(directory / "indices.npy", allow_pickle=False)
-        indptr = np.load(directory / "indptr.npy", allow_pickle=False)
-        shape = tuple(meta["shape"])
-        matrix = sparse.csc_matrix((data, indices, indptr), shape=shape)
+        rows, cols = (int(x) for x in meta["shape"])
+        matrix = CSCColumns.load(directory, (rows, cols), mmap=mmap)
         vocab = {t: j for j, t in enumerate(meta["terms"])}
         return cls(matrix, vocab, BM25Params(k1=meta["k1"], b=meta["b"]))

@@ -14,7 +14,9 @@ from typing import Any
 
 from kb.errors import BadIndexError, IndexMismatchError
 
-FORMAT_VERSION = 2  # 2: sentences carry list/table roles, chunks their blocks
+# 2: sentences carry list/table roles, chunks their blocks
+# 3: derived/ (build-time query data), HNSW beyond a size threshold (speed)
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `kb index --rebuild`"
 

@@ -41,7 +41,10 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from kb import threads
 from kb.errors import BadIndexError, BuildLocked
+from kb.index import ann
+from kb.index.derived import Derived, build_derived
 from kb.index.embed import Embedder, text_key
 from kb.index.lexical import BM25Index, BM25Params
 from kb.index.manifest import FORMAT_VERSION, REBUILD_HINT, DocEntry, Manifest
@@ -93,6 +96,7 @@ class KnowledgeIndex:
     tokenizer: Tokenizer
     # the sentences as the second encoder sees them (None: built without one)
     second_vectors: faiss.Index | None = None
+    derived: Derived | None = None  # build-time query data (index/derived.py)
     doc_langs: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -306,13 +310,12 @@ def _load_build(
             for line in (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
             if line.strip()
         ]
-        chunk_vectors = faiss.read_index(str(build / "chunks.faiss"))
-        sentence_vectors = faiss.read_index(str(build / "sentences.faiss"))
+        chunk_vectors = ann.read(build / "chunks.faiss")  # mmap
+        sentence_vectors = ann.read(build / "sentences.faiss")  # mmap
         sentence_chunk = np.load(build / "sentence_chunk.npy", allow_pickle=False)
         bm25 = BM25Index.load(build / "lexical")
-        second_vectors = (
-            faiss.read_index(str(build / SECOND_FILE)) if manifest.second_model else None
-        )
+        second_vectors = ann.read(build / SECOND_FILE) if manifest.second_model else None
+        derived = Derived.load(build)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         reason = " ".join(str(exc).split())[:200]
         raise BadIndexError(f"index at {build} is damaged ({reason}): {REBUILD_HINT}") from None
@@ -340,6 +343,7 @@ def _load_build(
         bm25=bm25,
         tokenizer=Tokenizer(tok_cfg),
         second_vectors=second_vectors,
+        derived=derived,
     )
 
 
@@ -580,10 +584,7 @@ def _embed_groups(
 
 
 def _flat_index(vectors: np.ndarray, dim: int) -> faiss.Index:
-    idx = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        idx.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return idx
+    return ann.build(vectors, dim)  # flat, or HNSW beyond KB_ANN_THRESHOLD
 
 
 def build_index(
@@ -611,6 +612,7 @@ def build_index(
     """
     t0 = time.perf_counter()
     tokenizer_config = tokenizer_config or TokenizerConfig()
+    threads.configure("build")  # torch on every core, FAISS/BLAS on one
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / LOCK))
     try:
@@ -800,6 +802,8 @@ def _build_locked(
     faiss.write_index(_flat_index(sent_vecs, embedder.dim), str(tmp / "sentences.faiss"))
     rows = np.asarray(sent_rows, dtype=np.int32)
     np.save(tmp / "sentence_chunk.npy", rows, allow_pickle=False)
+    derived_info = build_derived(tmp, chunks, tokenizer, chunk_vecs, sent_vecs, rows)
+    lap("derived")
     vector_keys: dict[str, list[str]] = {"chunks": chunk_keys, "sentences": sent_keys}
     if second is not None and second_vecs is not None:
         faiss.write_index(_flat_index(second_vecs, second.dim), str(tmp / SECOND_FILE))
@@ -843,6 +847,12 @@ def _build_locked(
             "texts_embedded": embedded,
             "distinct_texts": distinct,
             "ingest": fingerprint,
+            "ann": {  # the vector index kinds (index/ann.py)
+                "chunks": ann.choose(len(chunks)).to_dict(),
+                "sentences": ann.choose(len(sent_texts)).to_dict(),
+                "threshold": ann.threshold(),
+            },
+            "derived": derived_info,
         },
         second_model=_model_info(second) if second is not None else {},
     )

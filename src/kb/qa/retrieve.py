@@ -15,21 +15,33 @@
 e5 scores are centered per document language (the model otherwise prefers
 passages in the query's own language); every signal is scaled to [0, 1] and
 the signals are fused by weights.
+
+Each signal returns its own candidates (FAISS top-k over chunks and over
+sentences, BM25 top-k from the sparse index, the chunks of the articles the
+name index ranks first) and fusion runs over their union only: nothing per
+query is the size of the corpus. Centering uses per-language mean vectors
+saved at build time (the mean of ``q . v`` over a language is ``q . mean(v)``);
+each signal's [0, 1] scaling keeps the corpus-wide bounds, the top from the
+candidates and the floor from the least similar chunks (a FAISS search with
+``-q``). Build-time data comes from index/derived.py.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from kb import threads
+from kb.index.ann import stored_vectors
+from kb.index.derived import entity_tokens
 from kb.index.embed import Embedder
-from kb.index.lexical import BM25Index, BM25Params
+from kb.index.sparse import SparseHits
 from kb.index.store import KnowledgeIndex
 from kb.ingest.document import Chunk
-from kb.qa.fuse import center_by_group, max_by_group, max_scale, minmax, weighted_sum
+from kb.qa.candidates import Depths, dot_rows, max_per_chunk, scale, sentence_rows
+from kb.qa.fuse import weighted_sum
 from kb.qa.glossary import expand
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.mentions import ModelName, subject_of
@@ -37,14 +49,7 @@ from kb.qa.mentions import ModelName, subject_of
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4
 SIGNALS = ("dense", "sentence", "lexical", "entity", "second")
-ENTITY_BM25 = BM25Params(k1=1.2, b=0.75)  # article-level: a name's repeats count longer
-_ENTITY_TOKEN = re.compile(r"^[a-z0-9][a-z0-9._]*$")
-
-
-def entity_tokens(tokens: list[str]) -> list[str]:
-    """Latin words, numbers and their joined bigrams: model and benchmark names,
-    versions and figures, which read the same in every language's articles."""
-    return [t for t in tokens if _ENTITY_TOKEN.match(t)]
+__all__ = ["MODES", "SIGNALS", "Hit", "HybridRetriever", "Retrieval", "entity_tokens"]
 
 
 @dataclass(frozen=True)
@@ -111,63 +116,43 @@ class HybridRetriever:
         kept = {k: v for k, v in w.items() if k in SIGNALS}
         total = sum(kept.values()) or 1.0
         self.weights = {k: v / total for k, v in kept.items()}  # fused scores stay in [0, 1]
-        n_sent = np.bincount(index.sentence_chunk, minlength=len(index.chunks))
-        self.sentence_start = np.concatenate([[0], np.cumsum(n_sent)]).astype(np.int64)
-        self._entity_bm25: BM25Index | None = None
-        self._chunk_doc = np.zeros(len(index.chunks), dtype=np.int64)
-        self._doc_vocab: dict[str, frozenset[str]] = {}
+        if index.derived is None:
+            raise ValueError("the index has no derived data: run `kb index --rebuild`")
+        self.derived = index.derived
+        self.sentence_start = index.derived.sentence_start
+        self._chunk_store = stored_vectors(index.chunk_vectors)
+        self._sentence_store = stored_vectors(index.sentence_vectors)
+        self._second_store = (
+            stored_vectors(index.second_vectors) if index.second_vectors is not None else None
+        )
         self.lexicon = lexicon or load_lexicon()
         self._subjects: dict[str, ModelName | None] = {}
-        self._doc_chunks: dict[str, list[int]] | None = None
+        self._vocab: dict[str, frozenset[str]] = {}
+        self.threads = threads.configure("query")
         index.tokenizer.warm()
 
     def doc_subject(self, doc_id: str) -> ModelName | None:
         """The model an article is about (computed once per article)."""
         if doc_id not in self._subjects:
-            if self._doc_chunks is None:
-                self._doc_chunks = {}
-                for i, c in enumerate(self.index.chunks):
-                    self._doc_chunks.setdefault(c.doc_id, []).append(i)
-            rows = self._doc_chunks.get(doc_id, [])
-            texts = [self.index.chunks[rows[0]].title] if rows else []
-            texts += [self.index.chunks[i].text for i in rows]
+            row = self.derived.doc_row(doc_id)
+            rows = self.derived.doc_chunks(row) if row is not None else np.zeros(0, np.int64)
+            chunks = self.index.chunks
+            texts = [chunks[int(rows[0])].title] if len(rows) else []
+            texts += [chunks[int(i)].text for i in rows]
             self._subjects[doc_id] = subject_of(texts, self.lexicon)
         return self._subjects[doc_id]
 
-    def _entity_index(self) -> BM25Index:
-        """Document-level BM25 over entity tokens (built lazily from the chunks).
-
-        Says which article is *about* the model a question names ("하이쿠 4.5"
-        -> the Haiku 4.5 article, not the Claude 3.5 Haiku one), whatever the
-        languages of question and article.
-        """
-        if self._entity_bm25 is None:
-            doc_rows: dict[str, int] = {}
-            tokens: list[list[str]] = []
-            seen_titles: set[str] = set()
-            for i, c in enumerate(self.index.chunks):
-                row = doc_rows.setdefault(c.doc_id, len(doc_rows))
-                if row == len(tokens):
-                    tokens.append([])
-                self._chunk_doc[i] = row
-                if c.doc_id not in seen_titles:
-                    seen_titles.add(c.doc_id)
-                    tokens[row].extend(entity_tokens(self.index.tokenizer(c.title)) * 3)
-                tokens[row].extend(entity_tokens(self.index.tokenizer(c.text)))
-            for doc_id, row in doc_rows.items():
-                self._doc_vocab[doc_id] = frozenset(tokens[row])
-            self._entity_bm25 = BM25Index.build(tokens, ENTITY_BM25)
-        return self._entity_bm25
-
     def doc_vocabulary(self, doc_id: str) -> frozenset[str]:
         """Entity tokens (names, numbers, their pairs) the article mentions."""
-        self._entity_index()
-        return self._doc_vocab.get(doc_id, frozenset())
+        if doc_id not in self._vocab:
+            row = self.derived.doc_row(doc_id)
+            self._vocab[doc_id] = frozenset() if row is None else self.derived.doc_terms(row)
+        return self._vocab[doc_id]
 
     def search(self, query: str, k: int) -> list[Hit]:
         return self.retrieve(query, k).hits
 
-    def _lexical(self, query: str) -> tuple[np.ndarray, list[str]]:
+    def _lexical(self, query: str) -> tuple[SparseHits, list[str]]:
         tok = self.index.tokenizer
         tokens = tok(query)
         weights = [1.0] * len(tokens)
@@ -176,57 +161,55 @@ class HybridRetriever:
                 extra = tok(word)
                 tokens.extend(extra)
                 weights.extend([EXPANSION_WEIGHT] * len(extra))
-        return self.index.bm25.scores(tokens, weights), tokens
+        return self.index.bm25.query(tokens, weights), tokens
+
+    def _language_shift(self, means: np.ndarray, counts: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Per language: overall mean cosine minus the language's mean cosine
+        (what centering adds to a score of that language)."""
+        lang_mean = means @ q
+        total = max(int(counts.sum()), 1)
+        overall = float((lang_mean * counts).sum()) / total
+        shift: np.ndarray = (overall - lang_mean).astype(np.float32)
+        return shift
 
     def retrieve(self, query: str, k: int) -> Retrieval:
         n = len(self.index.chunks)
         if n == 0:
             return Retrieval(query, [], None, [])
-        components: dict[str, np.ndarray] = {}
+        depth = Depths.for_k(k)
+        der = self.derived
+        pools: list[np.ndarray] = []
         qv: np.ndarray | None = None
-        sims: np.ndarray | None = None
-        second_sims: np.ndarray | None = None
+        far = np.zeros(0, dtype=np.int64)
         offsets: dict[str, float] = {}
         if self.mode != "lexical":
             assert self.embedder is not None
-            qv = self.embedder.encode_queries([query])[0]
-            q = qv[None, :].astype(np.float32)
-            langs = self.index.doc_langs
-            d, idx = self.index.chunk_vectors.search(q, n)
-            dense = np.full(n, float(d[0].min()), dtype=np.float32)
-            dense[idx[0]] = d[0]
-            if self.center_languages:
-                dense = center_by_group(dense, langs)
-            components["dense"] = minmax(dense)
+            qv = self.embedder.encode_queries([query])[0].astype(np.float32)
+            q = qv[None, :]
+            _, idx = self.index.chunk_vectors.search(q, min(n, depth.chunks))
+            pools.append(idx[0])
+            _, far_idx = self.index.chunk_vectors.search(-q, min(n, depth.far))
+            far = far_idx[0][far_idx[0] >= 0].astype(np.int64)
             ns = self.index.sentence_vectors.ntotal
             if ns:
-                sd, sidx = self.index.sentence_vectors.search(q, ns)
-                sims = np.empty(ns, dtype=np.float32)
-                sims[sidx[0]] = sd[0]
-                sent_langs = langs[self.index.sentence_chunk]
-                overall = float(sims.mean())
+                _, sidx = self.index.sentence_vectors.search(q, min(ns, depth.sentences))
+                pools.append(np.asarray(self.index.sentence_chunk)[sidx[0][sidx[0] >= 0]])
+                shift = self._language_shift(der.lang_sentence_mean, der.lang_sentence_count, qv)
                 offsets = {
-                    str(g): float(sims[sent_langs == g].mean()) - overall
-                    for g in np.unique(sent_langs)
+                    g: -float(shift[i])
+                    for i, g in enumerate(der.langs)
+                    if der.lang_sentence_count[i] > 0
                 }
-                centered = center_by_group(sims, sent_langs) if self.center_languages else sims
-                best = max_by_group(
-                    centered, self.index.sentence_chunk, n, fill=float(centered.min())
-                )
-                components["sentence"] = minmax(best)
-            if self.second is not None and self.weights.get("second"):
-                second_sims = self._second_sims(query)
-                components["second"] = minmax(
-                    max_by_group(
-                        second_sims, self.index.sentence_chunk, n, fill=float(second_sims.min())
-                    )
-                )
         lexical, tokens = self._lexical(query)
-        components["lexical"] = max_scale(lexical)
+        pools.append(lexical.top(depth.lexical).docs)
+        entity: SparseHits | None = None
         if self.weights.get("entity"):
-            ent = entity_tokens(self.index.tokenizer(query))
-            doc_scores = max_scale(self._entity_index().scores(ent))
-            components["entity"] = doc_scores[self._chunk_doc]
+            entity = der.entity.query(entity_tokens(self.index.tokenizer(query)))
+            for d in entity.top(depth.entity_docs).docs:
+                pools.append(der.doc_chunks(int(d)))
+        rows = np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in pools]))
+        rows = rows[rows >= 0]
+        components, sims, second = self._components(query, qv, rows, far, lexical, entity)
         weights = {name: w for name, w in self.weights.items() if name in components}
         if not any(weights.values()):
             weights = {name: 1.0 for name in components}
@@ -234,21 +217,13 @@ class HybridRetriever:
         order = np.argsort(-fused, kind="stable")[:k]
         hits = [
             Hit(
-                chunk=self.index.chunks[int(i)],
+                chunk=self.index.chunks[int(rows[i])],
                 score=float(fused[i]),
                 rank=r + 1,
-                row=int(i),
+                row=int(rows[i]),
                 scores={name: float(v[i]) for name, v in components.items()},
-                sentence_scores=(
-                    tuple(float(x) for x in sims[self.sentence_rows(int(i))])
-                    if sims is not None
-                    else ()
-                ),
-                second_scores=(
-                    tuple(float(x) for x in second_sims[self.sentence_rows(int(i))])
-                    if second_sims is not None
-                    else ()
-                ),
+                sentence_scores=tuple(float(x) for x in sims[i]) if sims else (),
+                second_scores=tuple(float(x) for x in second[i]) if second else (),
             )
             for r, i in enumerate(order)
         ]
@@ -257,17 +232,58 @@ class HybridRetriever:
         subjects = {d: self.doc_subject(d) for d in docs}
         return Retrieval(query, hits, qv, tokens, offsets, doc_names, subjects)
 
-    def _second_sims(self, query: str) -> np.ndarray:
-        """Cosine of the query and every sentence under the second encoder (not
-        centered: it has little preference for the query's language); the fusion
-        uses each chunk's best."""
-        assert self.second is not None and self.index.second_vectors is not None
-        vectors = self.index.second_vectors
-        q = self.second.encode_queries([query]).astype(np.float32)
-        d, idx = vectors.search(q, vectors.ntotal)
-        sims = np.empty(vectors.ntotal, dtype=np.float32)
-        sims[idx[0]] = d[0]
-        return sims
+    def _components(
+        self,
+        query: str,
+        qv: np.ndarray | None,
+        rows: np.ndarray,
+        far: np.ndarray,
+        lexical: SparseHits,
+        entity: SparseHits | None,
+    ) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        """Normalized signals of the candidate ``rows``, plus each candidate's
+        raw sentence cosines (e5 and second encoder; empty lists: none)."""
+        der = self.derived
+        components: dict[str, np.ndarray] = {}
+        sims: list[np.ndarray] = []
+        second: list[np.ndarray] = []
+        if qv is not None:
+            # candidates first, then the least similar chunks (for the floors)
+            both = np.concatenate([rows, far])
+            nc = len(rows)
+            lang = np.asarray(der.lang_chunk[both], dtype=np.int64)
+            shift = self._language_shift(der.lang_chunk_mean, der.lang_chunk_count, qv)
+            dense = dot_rows(self._chunk_store, both, qv)
+            if self.center_languages:
+                dense = dense + shift[lang]
+            components["dense"] = scale(dense[:nc], float(dense.min()), float(dense[:nc].max()))
+            srows, counts = sentence_rows(self.sentence_start, both)
+            if len(srows):
+                raw = dot_rows(self._sentence_store, srows, qv)
+                centered = raw
+                if self.center_languages:
+                    s_shift = self._language_shift(
+                        der.lang_sentence_mean, der.lang_sentence_count, qv
+                    )
+                    centered = raw + np.repeat(s_shift[lang], counts)
+                fill = float(centered.min())
+                best = max_per_chunk(centered, counts, fill)
+                components["sentence"] = scale(best[:nc], float(best.min()), float(best[:nc].max()))
+                sims = np.split(raw, np.cumsum(counts)[:nc])[:nc] if nc else []
+                if self.second is not None and self.weights.get("second"):
+                    assert self._second_store is not None
+                    q2 = self.second.encode_queries([query])[0].astype(np.float32)
+                    raw2 = dot_rows(self._second_store, srows, q2)
+                    best2 = max_per_chunk(raw2, counts, float(raw2.min()))
+                    components["second"] = scale(
+                        best2[:nc], float(best2.min()), float(best2[:nc].max())
+                    )
+                    second = np.split(raw2, np.cumsum(counts)[:nc])[:nc] if nc else []
+        components["lexical"] = scale(lexical.lookup(rows), 0.0, lexical.max)
+        if entity is not None:
+            doc_rows = np.asarray(der.chunk_doc[rows], dtype=np.int64)
+            components["entity"] = scale(entity.lookup(doc_rows), 0.0, entity.max)
+        return components, sims, second
 
     def sentence_rows(self, chunk_row: int) -> range:
         return range(int(self.sentence_start[chunk_row]), int(self.sentence_start[chunk_row + 1]))
