@@ -1,7 +1,7 @@
 """Paragraph corpora for the build and scale benchmarks, from ../shared/benchmarks.
 
 Read at run time (never copied into the repo). One Markdown file per article:
-``# title`` then the article's paragraphs. ``paragraph_corpus`` repeats the
+``# title`` then the article's paragraphs. ``write_articles`` repeats the
 datasets with small edits (a marker sentence naming the copy) when more text is
 asked for than they hold, and says so in its return value.
 """
@@ -76,3 +76,31 @@ def article_paragraphs(datasets: tuple[str, ...], n_articles: int) -> list[str]:
     pools = [read_articles(d) for d in datasets]
     order = [a for group in zip(*pools, strict=False) for a in group]
     return [p for art in order[:n_articles] for p in art.paragraphs]
+
+
+def write_paragraphs(folder: Path, datasets: tuple[str, ...], n_paragraphs: int) -> Written:
+    """Whole articles until at least ``n_paragraphs`` paragraphs are written."""
+    pools = [read_articles(d) for d in datasets]
+    order = [a for group in zip(*pools, strict=False) for a in group]
+    per_pass = sum(len(a.paragraphs) for a in order)
+    n_articles = 0
+    paras = 0
+    while paras < n_paragraphs:
+        art = order[n_articles % len(order)]
+        paras += len(art.paragraphs)
+        n_articles += 1
+        if n_articles > len(order) * (n_paragraphs // max(per_pass, 1) + 2):
+            break
+    return write_articles(folder, datasets, n_articles)
+
+
+def questions(datasets: tuple[str, ...], n: int) -> list[str]:
+    """The first ``n`` questions, taken from ``datasets`` in turn."""
+    pools: list[list[str]] = []
+    for name in datasets:
+        data = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+        pools.append(
+            [str(q["question"]) for a in data["data"] for p in a["paragraphs"] for q in p["qas"]]
+        )
+    mixed = [q for group in zip(*pools, strict=False) for q in group]
+    return mixed[:n]
