@@ -1,6 +1,6 @@
 """The `kb` command line: a thin layer over qa.service.
 
-    kb index  [--corpus DIR] [--index DIR] [--rebuild] [--json]
+    kb index  [--corpus DIR] [--index DIR] [--rebuild] [--json] [--ray [ADDRESS]]
     kb search QUERY... [-k N] [--json]      (QUERY "-" reads one query per line from stdin)
     kb ask    QUESTION [--json]
     kb serve  [--host 127.0.0.1] [--port 7860]
@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="SECONDS",
         help="with --watch: re-index once the corpus has been quiet this long (1.0)",
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="embed with Ray Data on the cluster at ADDRESS (a local one when none is given)",
     )
 
     p = sub.add_parser("search", help="retrieve passages")
@@ -177,7 +185,23 @@ def _report_line(report: BuildReport, as_json: bool) -> str:
 
 def cmd_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     if args.watch:
+        if args.ray is not None:
+            raise UserError("--ray and --watch cannot be combined")
         return _watch_index(kb, args, out)
+    if args.ray is not None:
+        from kb.index.ray_build import ray_embedder
+
+        local = kb.embedder
+        ray = ray_embedder(local, kb.settings.model, kb.settings.batch_size, args.ray)
+        try:
+            kb = KnowledgeBase(kb.settings, embedder=ray, mode=kb.mode)
+            return _index_once(kb, args, out)
+        finally:
+            ray.close()
+    return _index_once(kb, args, out)
+
+
+def _index_once(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     progress, close = _progress(sys.stderr)
     try:
         report = kb.build(rebuild=args.rebuild, progress=progress)

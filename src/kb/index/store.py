@@ -539,10 +539,12 @@ def _embed_groups(
                 seen.add(k)
         missing.append(sorted(todo.items(), key=lambda kv: len(kv[1]), reverse=True))
     total = sum(len(m) for m in missing)
+    # an embedder may take bigger slices (kb/index/ray_build.py: one Ray job each)
+    step = int(getattr(embedder, "embed_slice", EMBED_SLICE))
 
     def run(items: list[tuple[str, str]], tick: Callable[[int], None] | None) -> None:
-        for i in range(0, len(items), EMBED_SLICE):
-            part = items[i : i + EMBED_SLICE]
+        for i in range(0, len(items), step):
+            part = items[i : i + step]
             vecs = embedder.encode_passages([t for _, t in part], progress=tick)
             if len(vecs) != len(part):
                 raise RuntimeError(f"embedder returned {len(vecs)} vectors for {len(part)} texts")
