@@ -1,0 +1,20 @@
+"""Errors of the LLM stage. They become ``kb.errors.KbError`` subclasses once that
+module lands (the refactor branch); until then they derive from RuntimeError."""
+
+from __future__ import annotations
+
+
+class LLMError(RuntimeError):
+    """The language model could not answer; the message is one line for the user."""
+
+
+class LLMUnavailable(LLMError):
+    """The server is unreachable, timed out, or kept failing (429/5xx) after retries."""
+
+
+class LLMAuthError(LLMError):
+    """The server refused the API key."""
+
+
+class LLMBadResponse(LLMError):
+    """The server answered with a body that is not a chat completion."""
