@@ -143,7 +143,6 @@ class AnthropicClient:
         return {
             "model": self.config.model or DEFAULT_MODELS["anthropic"],
             "max_tokens": self.config.max_tokens,
-            "temperature": 0,
             "system": system,
             "messages": [{"role": "user", "content": user}],
         }
