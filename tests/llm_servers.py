@@ -204,7 +204,9 @@ class ScriptedLLM:
 
 
 @contextmanager
-def scripted_llm(kind: str, reply: Reply | str = "", key: str = "test-key") -> Iterator[ScriptedLLM]:
+def scripted_llm(
+    kind: str, reply: Reply | str = "", key: str = "test-key"
+) -> Iterator[ScriptedLLM]:
     server = ScriptedLLM(kind, reply, key).start()
     try:
         yield server

@@ -39,6 +39,7 @@ class FactWords:
     stopwords: frozenset[str]
     number: re.Pattern[str]
     dates: tuple[re.Pattern[str], ...]
+    bare: re.Pattern[str]  # a magnitude word without digits: "per million", "每百万"
 
 
 def _alt(words: list[str]) -> str:
@@ -79,6 +80,15 @@ def fact_words() -> FactWords:
         stopwords=frozenset(data["stopwords"]),
         number=number,
         dates=dates,
+        bare=re.compile(
+            "|".join(
+                rf"(?<![\d.,a-z]){re.escape(w)}(?![a-z])"
+                if w.isascii()
+                else rf"(?<![\d.,]){re.escape(w)}"
+                for w in sorted(data["bare_magnitudes"], key=len, reverse=True)
+            ),
+            re.IGNORECASE,
+        ),
     )
 
 
@@ -149,6 +159,8 @@ def extract_facts(text: str, lexicon: Lexicon | None = None) -> list[Fact]:
         elif unit:
             kind = "percent"
         facts.append(Fact(kind, _canonical(amount), m.group(0).strip()))
+    for m in words.bare.finditer(rest):
+        facts.append(Fact("number", _canonical(words.magnitudes[m.group(0).lower()]), m.group(0)))
     return facts
 
 
@@ -180,7 +192,9 @@ def derived(fact: Fact, passage_facts: list[Fact]) -> bool:
         target = float(fact.value)
     except ValueError:
         return False
-    nums = [(p.kind, float(p.value)) for p in passage_facts if p.kind not in ("model", "date")]
+    nums = [
+        (p.kind, float(p.value)) for p in passage_facts if p.kind not in ("model", "date", "about")
+    ]
     for i, (ka, a) in enumerate(nums):
         for kb_, b in nums[i + 1 :]:
             if ka == kb_ and abs(abs(a - b) - target) < 1e-6:

@@ -112,13 +112,31 @@ class Verifier:
         self.min_overlap = min_overlap
 
     def _evidence(self, chunk: Chunk) -> list[tuple[int, Sentence, list[Fact]]]:
-        """The chunk's sentences that may be evidence (not addressed to assistants)."""
+        """The chunk's sentences that may be evidence (not addressed to assistants),
+        each with its facts, plus the models it speaks of (kind "about"): those it
+        names, else those named in the title and the sentences before it."""
         sentences = chunk.sentences or (Sentence(chunk.start, chunk.end, chunk.text),)
-        return [
-            (i, s, extract_facts(s.text, self.lexicon))
-            for i, s in enumerate(sentences)
-            if not s.instruction
-        ]
+        seen = [f for f in extract_facts(chunk.title, self.lexicon) if f.kind == "model"]
+        out = []
+        for i, s in enumerate(sentences):
+            facts = extract_facts(s.text, self.lexicon)
+            named = [f for f in facts if f.kind == "model"]
+            about = named or seen
+            seen = seen + named
+            if not s.instruction:
+                out.append((i, s, facts + [Fact("about", f.value, f.text) for f in about]))
+        return out
+
+    @staticmethod
+    def _attributed(fact: Fact, models: set[str], evidence: list[list[Fact]]) -> bool:
+        """A figure of a sentence naming ``models`` is stated, in some cited sentence,
+        for one of them (or for no model at all)."""
+        for fs in evidence:
+            if supports(fact, [f for f in fs if f.kind not in ("about", "model")]):
+                about = {f.value for f in fs if f.kind == "about"}
+                if not about or about & models:
+                    return True
+        return False
 
     def check(self, sentence: str, passages: list[Chunk]) -> CheckedSentence:
         markers = markers_of(sentence)
@@ -140,6 +158,19 @@ class Verifier:
                 return CheckedSentence(
                     sentence, markers, False, f"{fact.text!r} is not in the cited passages"
                 )
+        models = {f.value for f in facts if f.kind == "model"}
+        if models:
+            stated = [fs for *_, fs in evidence]
+            for fact in facts:
+                if fact.kind in ("model", "date") or not supports(fact, pool):
+                    continue  # model names checked above; derived figures are not stated
+                if not self._attributed(fact, models, stated):
+                    return CheckedSentence(
+                        sentence,
+                        markers,
+                        False,
+                        f"{fact.text!r} is stated for another model in the cited passages",
+                    )
         injected = self._injected(body, [passages[n - 1] for n in markers])
         if injected:
             return CheckedSentence(sentence, markers, False, injected)
