@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("question", nargs="+", metavar="QUESTION")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE",
+        help='JSON list of earlier turns [{"role": "user"|"assistant", "content": ...}]',
+    )
 
     p = sub.add_parser("model", help="manage the embedding model")
     model_sub = p.add_subparsers(dest="model_command", required=True, parser_class=_ArgumentParser)
@@ -266,11 +272,27 @@ def cmd_search(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO, stdin: 
     return 0
 
 
+def _history(path: Path | None) -> object:
+    """`kb ask --history FILE`: a JSON list of earlier {"role", "content"} turns."""
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"--history {path}: not a readable JSON file ({exc})") from None
+
+
 def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
-    answer = kb.ask(" ".join(args.question))
+    result = kb.converse(" ".join(args.question), _history(args.history))
+    answer = result.answer
+    notice = result.to_dict().get("notice")
+    if notice:
+        sys.stderr.write(f"kb: warning: {notice}\n")
     if args.json:
-        out.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+        out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
         return 0
+    if result.resolved.standalone != result.resolved.question:
+        out.write(f"(searched as: {result.resolved.standalone})\n")
     out.write(answer.text + "\n")
     for c in answer.citations:
         out.write(
@@ -280,7 +302,7 @@ def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
-    from kb import ui
+    from kb import api
 
     if not kb.has_index():
         out.write(
@@ -300,9 +322,12 @@ def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
             f"in {report.seconds:.0f}s\n"
         )
     kb.reload()
-    out.write(f"serving on http://{kb.settings.host}:{kb.settings.port}\n")
+    out.write(
+        f"serving on http://{kb.settings.host}:{kb.settings.port} "
+        f"(API: http://{kb.settings.host}:{kb.settings.port}/api/docs)\n"
+    )
     out.flush()
-    ui.launch(kb)
+    api.serve(kb)  # issue 10: the HTTP API and the Gradio app on one server
     return 0
 
 

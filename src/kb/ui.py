@@ -16,6 +16,7 @@ import html
 import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -424,9 +425,12 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
                     add_btn = gr.Button("Add article", variant="primary", elem_id="kb-add")
                     add_msg = gr.Markdown(elem_id="kb-add-msg")
 
-        def on_ask(message: str, history: History | None) -> tuple[str, History, str]:
-            new_history, panel = respond(kb, message, history)
-            return "", new_history, panel
+        def on_ask(message: str, history: History | None) -> Iterator[tuple[str, History, str]]:
+            # issue 10: the conversation is passed on; generated text streams in
+            from kb.chat import respond_stream
+
+            for new_history, panel in respond_stream(kb, message, history):
+                yield "", new_history, panel
 
         def on_rebuild(
             full_rebuild: bool,
@@ -479,6 +483,18 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
         demo.load(on_load, None, [status, table], api_visibility="private")
     demo.queue(max_size=64)
     return demo
+
+
+def mount_options() -> dict[str, Any]:
+    """What ``launch`` passes to Gradio, for mounting the app in the API's server."""
+    return {
+        "css": CSS,
+        "theme": THEME,
+        "footer_links": [],
+        "ssr_mode": False,
+        "max_file_size": 4 * MAX_UPLOAD_BYTES,
+        "show_error": False,
+    }
 
 
 def launch(kb: KnowledgeBase, prevent_thread_lock: bool = False) -> gr.Blocks:

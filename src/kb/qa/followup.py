@@ -221,7 +221,9 @@ def _turns(history: object) -> list[Turn]:
     return parse_history(history)
 
 
-def prepare(kb: _Base, question: str, history: object) -> tuple[Resolved, Retrieval, Answerer, str]:
+def prepare(
+    kb: _Base, question: str, history: object, k: int | None = None
+) -> tuple[Resolved, Retrieval, Answerer, str]:
     """The standalone question, its retrieval, the answerer to use, and a notice
     when the language model failed while rewriting."""
     from kb.llm.answerer import LLMAnswerer
@@ -242,22 +244,23 @@ def prepare(kb: _Base, question: str, history: object) -> tuple[Resolved, Retrie
             resolved = rewrite(question, turns, client.complete)
         except LLMError as exc:
             notice = f"{exc}; the follow-up was resolved by rules"
-    retrieval = retriever.retrieve(resolved.standalone, kb.settings.top_k)
+    k = k or kb.settings.top_k
+    retrieval = retriever.retrieve(resolved.standalone, k)
     answerer: Answerer = extractive
     if client is not None:
         answerer = LLMAnswerer(
             client,
             extractive,
             Verifier(extractive.lexicon),
-            passages=kb.settings.top_k,
+            passages=k,
             unverified=kb.settings.llm_unverified,
         )
     return resolved, retrieval, answerer, notice
 
 
-def ask(kb: _Base, question: str, history: object = None) -> AskResult:
+def ask(kb: _Base, question: str, history: object = None, k: int | None = None) -> AskResult:
     """Answer ``question`` as a turn after ``history`` (a list of {"role", "content"}
     or of Turn)."""
-    resolved, retrieval, answerer, notice = prepare(kb, question, history)
+    resolved, retrieval, answerer, notice = prepare(kb, question, history, k)
     answer = answerer.answer(resolved.standalone, retrieval)
     return AskResult(answer, resolved, notice)

@@ -230,13 +230,13 @@ class KnowledgeBase:
             self._llm = make_client(llm_config(self.settings)) or False
         return self._llm or None  # type: ignore[return-value]
 
-    def converse(self, question: str, history: object = None) -> AskResult:
+    def converse(self, question: str, history: object = None, k: int | None = None) -> AskResult:
         """Answer ``question`` after the conversation ``history`` (the CLI, the API
         and the UI all come here)."""
         from kb.qa.followup import HistoryError, ask
 
         try:
-            return ask(self, check_query(question), history)
+            return ask(self, check_query(question), history, k)
         except HistoryError as exc:
             raise UserError(str(exc)) from None
 

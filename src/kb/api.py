@@ -1,0 +1,111 @@
+"""The HTTP API, served next to the Gradio app by one uvicorn server (``kb serve``):
+
+    GET  /api/status                      the index (documents, chunks, model, build)
+    POST /api/search {"query", "k"}       the `kb search --json` object
+    POST /api/ask    {"question", "history", "k"}
+                                          the `kb ask --json` object, plus the standalone
+                                          question used and, for generated answers,
+                                          which sentences were verified
+
+OpenAPI page at /api/docs. Bad input (empty, too long, wrong types) is a 4xx JSON
+error ``{"error": ...}``; the CLI and the UI go through the same ``KnowledgeBase``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from kb.qa.service import KnowledgeBase, UserError
+
+log = logging.getLogger(__name__)
+MAX_QUERY_CHARS = 2000
+MAX_K = 50
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: StrictStr = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    k: StrictInt | None = Field(default=None, ge=1, le=MAX_K)
+
+
+class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: StrictStr = Field(max_length=4000)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: StrictStr = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    history: list[TurnIn] = Field(default_factory=list, max_length=50)
+    k: StrictInt | None = Field(default=None, ge=1, le=MAX_K)
+
+
+def search_json(kb: KnowledgeBase, query: str, k: int | None) -> dict[str, object]:
+    from kb.cli import _hit_dicts
+
+    r = kb.search(query, k)
+    return {"query": r.query, "hits": _hit_dicts(r)}
+
+
+def create_api(kb: KnowledgeBase) -> FastAPI:
+    app = FastAPI(
+        title="kb API",
+        description="Retrieval and answers with citations over the knowledge base.",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
+        msg = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid JSON body"
+        return JSONResponse({"error": msg, "details": _plain(errors)}, status_code=422)
+
+    @app.exception_handler(UserError)
+    async def user_error(_: Request, exc: UserError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.get("/api/status")
+    def status() -> dict[str, object]:
+        out = kb.status().to_dict()
+        out["llm"] = kb.settings.llm or "none"
+        out["llm_model"] = kb.settings.llm_model
+        return out
+
+    @app.post("/api/search")
+    def search(req: SearchRequest) -> dict[str, object]:
+        return search_json(kb, req.query, req.k)
+
+    @app.post("/api/ask")
+    def ask(req: AskRequest) -> dict[str, object]:
+        history = [t.model_dump() for t in req.history]
+        return kb.converse(req.question, history, req.k).to_dict()
+
+    return app
+
+
+def _plain(errors: Any) -> list[dict[str, object]]:
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in errors]
+
+
+def serve(kb: KnowledgeBase) -> None:
+    """The API and the Gradio app on one uvicorn server at the settings' host:port."""
+    import gradio as gr
+    import uvicorn
+
+    from kb import ui
+
+    app = create_api(kb)
+    demo = ui.build_app(kb)
+    app = gr.mount_gradio_app(app, demo, path="", **ui.mount_options())
+    uvicorn.run(app, host=kb.settings.host, port=kb.settings.port, log_level="warning")
