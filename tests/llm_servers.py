@@ -11,6 +11,7 @@ reply text in FILE (used by docs/notes-llm.md to try ``kb serve``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -177,16 +178,14 @@ class ScriptedLLM:
         if status in (429, 500, 503):
             h.send_header("retry-after-ms", "20")
         h.end_headers()
-        try:
-            h.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            h.wfile.write(data)  # the client may have given up (timeout)
 
     def start(self, port: int = 0) -> ScriptedLLM:
         scripted = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 scripted.handle(self)
 
             def log_message(self, *args: Any) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 
 import pytest
+from llm_servers import scripted_llm
 
 from kb.llm.clients import LLMConfig, make_client
 from kb.llm.errors import LLMAuthError, LLMBadResponse, LLMError, LLMUnavailable
-from llm_servers import scripted_llm
 
 KINDS = ["openai", "anthropic"]
 
@@ -77,7 +77,7 @@ def test_slow_server_times_out(kind: str) -> None:
         server.delay = 1.5
         client = make_client(_config(server.base_url, kind, timeout=0.3, retries=0))
         assert client is not None
-        with pytest.raises(LLMUnavailable, match="did not answer within 0.3s"):
+        with pytest.raises(LLMUnavailable, match=r"did not answer within 0\.3s"):
             client.complete("s", "u")
 
 

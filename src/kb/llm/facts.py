@@ -169,7 +169,7 @@ def supports(fact: Fact, passage_facts: list[Fact]) -> bool:
     answer wrote a bare number (a plain "1000" may restate "1,000 tokens" or "1K")."""
     for p in passage_facts:
         if fact.kind == "model":
-            if p.kind == "model" and p.value == fact.value:
+            if p.kind in ("model", "about") and p.value == fact.value:
                 return True
             continue
         if fact.kind == "date":

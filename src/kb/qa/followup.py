@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kb.qa.answer import Answer, Answerer
 from kb.qa.lexicon import Lexicon
-from kb.qa.mentions import Mention, find_mentions
+from kb.qa.mentions import Mention, ModelName, find_mentions
 from kb.qa.retrieve import Retrieval
 from kb.scripts import question_language
 from kb.settings import Settings
@@ -53,6 +53,7 @@ class Resolved:
     standalone: str  # what is searched and answered
     how: str  # "as asked", "inherited", "swapped", "rewritten"
     model: str = ""  # the model name carried over, as written
+    name: ModelName | None = None
 
 
 @dataclass(frozen=True)
@@ -149,16 +150,24 @@ def _resolve_one(question: str, previous: list[Resolved], lexicon: Lexicon) -> R
     c = cues()
     lang = question_language(question)
     named = _named(question, lexicon)
-    last_model = next((r.model for r in reversed(previous) if r.model), "")
+    last = next((r for r in reversed(previous) if r.model), None)
+    last_model = last.model if last else ""
     if named:
+        name = named[0].name
         model = question[named[0].start : named[0].end]
+        if last and last.name and name.families < last.name.families:
+            # "Sonnet 4.5" after "Claude Sonnet 4": the same family, written short
+            missing = last.name.families - name.families
+            words = tuple(w for w in last.name.words if w in missing) + name.words
+            name = ModelName(last.name.families, name.version, name.variants, words)
+            model = name.display(lexicon)
         rest = _elliptical(question, lang, c)
         bare = rest is not None and len(re.sub(r"[\s?？!.。]", "", rest)) <= len(model) + 2
         if previous and last_model and (bare or len(question) <= len(model) + 8):
             base = previous[-1].standalone
             if last_model in base:
-                return Resolved(question, base.replace(last_model, model), "swapped", model)
-        return Resolved(question, question, "as asked", model)
+                return Resolved(question, base.replace(last_model, model), "swapped", model, name)
+        return Resolved(question, question, "as asked", model, name)
     if not last_model:
         return Resolved(question, question, "as asked")
     latin = lang == "en"
@@ -169,11 +178,16 @@ def _resolve_one(question: str, previous: list[Resolved], lexicon: Lexicon) -> R
             + _possessive(last_model, cue.group(0), lang)
             + question[cue.end() :]
         )
-        return Resolved(question, standalone, "inherited", last_model)
+        return Resolved(question, standalone, "inherited", last_model, last.name if last else None)
     rest = _elliptical(question, lang, c)
-    topic = rest if rest is not None else question
-    sep = " " if lang == "en" else ("의 " if lang == "ko" else " ")
-    return Resolved(question, f"{last_model}{sep}{topic}", "inherited", last_model)
+    topic = (rest if rest is not None else question).strip()
+    if lang == "en":
+        standalone = f"{topic.rstrip('?').strip()} of {last_model}?"
+    elif lang == "ko":
+        standalone = f"{last_model}의 {topic}"
+    else:
+        standalone = f"{last_model}的{topic}"
+    return Resolved(question, standalone, "inherited", last_model, last.name if last else None)
 
 
 def rewrite(
