@@ -119,7 +119,7 @@ class LLMAnswerer:
         yield self.finish(question, retrieval, chunks, "".join(parts))
 
     def failed(self, question: str, retrieval: Retrieval, exc: LLMError) -> Answer:
-        log.warning("%s; answering extractively", exc)
+        log.info("%s; answering extractively", exc)
         return with_notice(
             self.fallback.answer(question, retrieval),
             f"{exc}; answered extractively",
