@@ -98,14 +98,19 @@ def _plain(errors: Any) -> list[dict[str, object]]:
     return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in errors]
 
 
-def serve(kb: KnowledgeBase) -> None:
-    """The API and the Gradio app on one uvicorn server at the settings' host:port."""
+def app_with_ui(kb: KnowledgeBase) -> FastAPI:
+    """The API with the Gradio app mounted at /."""
     import gradio as gr
-    import uvicorn
 
     from kb import ui
 
-    app = create_api(kb)
     demo = ui.build_app(kb)
-    app = gr.mount_gradio_app(app, demo, path="", **ui.mount_options())
-    uvicorn.run(app, host=kb.settings.host, port=kb.settings.port, log_level="warning")
+    app: FastAPI = gr.mount_gradio_app(create_api(kb), demo, path="", **ui.mount_options())
+    return app
+
+
+def serve(kb: KnowledgeBase) -> None:
+    """The API and the Gradio app on one uvicorn server at the settings' host:port."""
+    import uvicorn
+
+    uvicorn.run(app_with_ui(kb), host=kb.settings.host, port=kb.settings.port, log_level="warning")

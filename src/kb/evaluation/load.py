@@ -44,12 +44,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_api(kb: KnowledgeBase) -> Iterator[str]:
-    """The API of ``kb`` served by uvicorn on 127.0.0.1 in a thread."""
+def serve_api(kb: KnowledgeBase, with_ui: bool = False) -> Iterator[str]:
+    """The API of ``kb`` (and the web UI) served by uvicorn on 127.0.0.1 in a thread."""
     import uvicorn
 
+    from kb.api import app_with_ui
+
     port = _free_port()
-    config = uvicorn.Config(create_api(kb), host="127.0.0.1", port=port, log_level="warning")
+    app = app_with_ui(kb) if with_ui else create_api(kb)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
