@@ -67,6 +67,12 @@ def _h(*questions: str) -> list[Turn]:
             "swapped",
         ),
         (
+            "Claude 3.5 Haiku 在 HumanEval 上得分多少?",
+            "它在 HumanEval 上比 GPT-4o mini 高多少?",
+            "Claude 3.5 Haiku在 HumanEval 上比 GPT-4o mini 高多少?",
+            "inherited",
+        ),
+        (
             "What is Claude Haiku 4.5's SWE-bench Verified score?",
             "When was GPT-4o mini released?",
             "When was GPT-4o mini released?",

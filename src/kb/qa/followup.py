@@ -167,6 +167,15 @@ def _resolve_one(question: str, previous: list[Resolved], lexicon: Lexicon) -> R
             base = previous[-1].standalone
             if last_model in base:
                 return Resolved(question, base.replace(last_model, model), "swapped", model, name)
+        cue = _find(question, c.pronouns.get(lang, ()), lang == "en")
+        if last and last.name and cue is not None and not last.name.compatible(name):
+            # "它在 HumanEval 上比 GPT-4o mini 高多少?": the pronoun is the earlier model
+            standalone = (
+                question[: cue.start()]
+                + _possessive(last_model, cue.group(0), lang)
+                + question[cue.end() :]
+            )
+            return Resolved(question, standalone, "inherited", last_model, last.name)
         return Resolved(question, question, "as asked", model, name)
     if not last_model:
         return Resolved(question, question, "as asked")
