@@ -95,7 +95,8 @@ class KnowledgeBase:
         self._second_loaded = second is not None
         self._lock = threading.Lock()
         self._state: tuple[KnowledgeIndex, HybridRetriever, ExtractiveAnswerer] | None = None
-        self._llm: object = None  # issue 10: the chat client, made on first use
+        self._llm: ChatClient | None = None  # issue 10: the chat client, made on first use
+        self._llm_made = False
 
     @property
     def embedder(self) -> Embedder:
@@ -226,9 +227,10 @@ class KnowledgeBase:
 
     def llm_client(self) -> ChatClient | None:
         """The chat client ``KB_LLM`` names (None for none), made once."""
-        if self._llm is None:
-            self._llm = make_client(llm_config(self.settings)) or False
-        return self._llm or None  # type: ignore[return-value]
+        if not self._llm_made:
+            self._llm = make_client(llm_config(self.settings))
+            self._llm_made = True
+        return self._llm
 
     def converse(self, question: str, history: object = None, k: int | None = None) -> AskResult:
         """Answer ``question`` after the conversation ``history`` (the CLI, the API
