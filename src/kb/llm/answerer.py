@@ -169,7 +169,8 @@ class LLMAnswerer:
                         citations[n] = make_citation(n, chunk, chunk.sentences[i])
                 lines.append(_keep_markers(s.text, {n for n, _ in s.support}))
             elif self.unverified == "mark" and not s.not_found:
-                lines.append(f"{_MARKER.sub('', s.text).strip()} {UNVERIFIED_MARK}")
+                bare = re.sub(r"\s+([.。!?！？])", r"\1", _MARKER.sub("", s.text)).strip()
+                lines.append(f"{bare.rstrip('.。!?！？')} {UNVERIFIED_MARK}.")
         body = " ".join(lines)
         return GeneratedAnswer(
             question=question,
