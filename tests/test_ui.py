@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import ui
+from kb import render, ui
 from kb.index.embed import Embedder
 from kb.qa.answer import Answer
 from kb.qa.cite import Citation
@@ -141,7 +141,7 @@ def test_everything_is_escaped() -> None:
 
 def test_quote_offsets_outside_passage_do_not_break_rendering() -> None:
     c = _citation(quote_start=5, quote_end=9)
-    out = ui.highlight_passage(c)
+    out = render.highlight_passage(c)
     assert "Intro &lt;b&gt;" in out and "<mark class='kb-quote'>" in out
 
 

@@ -20,7 +20,6 @@ from typing import Any, TextIO
 
 from kb.errors import BuildLocked, ConversionError, CorpusError, KbError, ModelError, QueryError
 from kb.index.store import BuildReport, Progress
-from kb.qa.retrieve import Retrieval
 from kb.qa.service import KnowledgeBase, check_query, ensure_index
 from kb.settings import Settings
 
@@ -92,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("question", nargs="+", metavar="QUESTION")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--history",
+        type=Path,
+        metavar="FILE",
+        help='JSON list of earlier turns [{"role": "user"|"assistant", "content": ...}]',
+    )
 
     p = sub.add_parser("model", help="manage the embedding model")
     model_sub = p.add_subparsers(dest="model_command", required=True, parser_class=_ArgumentParser)
@@ -158,25 +163,6 @@ def _read_queries(items: Sequence[str], stdin: TextIO) -> Iterator[str]:
             yield item
 
 
-def _hit_dicts(r: Retrieval) -> list[dict[str, object]]:
-    return [
-        {
-            "rank": h.rank,
-            "score": round(h.score, 6),
-            "doc_id": h.chunk.doc_id,
-            "title": h.chunk.title,
-            "section": h.chunk.section,
-            "lang": h.chunk.lang,
-            "source": h.chunk.source,
-            "start": h.chunk.start,
-            "end": h.chunk.end,
-            "text": h.chunk.raw,
-            "scores": {k: round(v, 6) for k, v in h.scores.items()},
-        }
-        for h in r.hits
-    ]
-
-
 def _report_line(report: BuildReport, as_json: bool) -> str:
     if as_json:
         return json.dumps(report.to_dict(), ensure_ascii=False)
@@ -186,7 +172,7 @@ def _report_line(report: BuildReport, as_json: bool) -> str:
 def cmd_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     if args.watch:
         if args.ray is not None:
-            raise UserError("--ray and --watch cannot be combined")
+            raise QueryError("--ray and --watch cannot be combined")
         return _watch_index(kb, args, out)
     if args.ray is not None:
         from kb.index.ray_build import ray_embedder
@@ -271,7 +257,7 @@ def cmd_search(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO, stdin: 
             r = retriever.retrieve(check_query(query), args.k or kb.settings.top_k)
         if args.json:
             out.write(
-                json.dumps({"query": r.query, "hits": _hit_dicts(r)}, ensure_ascii=False) + "\n"
+                json.dumps({"query": r.query, "hits": r.hits_json()}, ensure_ascii=False) + "\n"
             )
             continue
         out.write(f"# {r.query}\n")
@@ -285,11 +271,27 @@ def cmd_search(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO, stdin: 
     return 0
 
 
+def _history(path: Path | None) -> object:
+    """`kb ask --history FILE`: a JSON list of earlier {"role", "content"} turns."""
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise QueryError(f"--history {path}: not a readable JSON file ({exc})") from None
+
+
 def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
-    answer = kb.ask(" ".join(args.question))
+    result = kb.converse(" ".join(args.question), _history(args.history))
+    answer = result.answer
+    notice = result.to_dict().get("notice")
+    if notice:
+        sys.stderr.write(f"kb: warning: {notice}\n")
     if args.json:
-        out.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+        out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
         return 0
+    if result.resolved.standalone != result.resolved.question:
+        out.write(f"(searched as: {result.resolved.standalone})\n")
     out.write(answer.text + "\n")
     for c in answer.citations:
         out.write(
@@ -299,7 +301,7 @@ def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
-    from kb import ui
+    from kb import api
 
     if not kb.has_index():
         out.write(
@@ -319,9 +321,12 @@ def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
             f"in {report.seconds:.0f}s\n"
         )
     kb.reload()
-    out.write(f"serving on http://{kb.settings.host}:{kb.settings.port}\n")
+    out.write(
+        f"serving on http://{kb.settings.host}:{kb.settings.port} "
+        f"(API: http://{kb.settings.host}:{kb.settings.port}/api/docs)\n"
+    )
     out.flush()
-    ui.launch(kb)
+    api.serve(kb)  # issue 10: the HTTP API and the Gradio app on one server
     return 0
 
 

@@ -65,6 +65,18 @@ class Settings:
     max_sentences_per_file: int = 2000
     host: str = "127.0.0.1"
     port: int = 7860
+    # generated answers (kb/llm/, issue 10): none (extractive only, the default),
+    # openai (any OpenAI-compatible Chat Completions server: OpenAI, Ollama,
+    # llama.cpp server, vLLM) or anthropic (the Messages API). The key falls back to
+    # OPENAI_API_KEY / ANTHROPIC_API_KEY. Unverified generated sentences are
+    # dropped (drop) or kept and marked "(unverified)" (mark).
+    llm: str = "none"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0
+    llm_retries: int = 2
+    llm_unverified: str = "drop"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -122,6 +134,12 @@ class Settings:
             raise SettingsError(
                 f"max_repeat_share must be above 0 and at most 1, got {self.max_repeat_share}"
             )
+        if self.llm not in ("none", "openai", "anthropic", ""):
+            raise SettingsError(f"llm must be none, openai or anthropic, got {self.llm!r}")
+        if self.llm_unverified not in ("drop", "mark"):
+            raise SettingsError(f"llm_unverified must be drop or mark, got {self.llm_unverified!r}")
+        if self.llm_timeout <= 0 or self.llm_retries < 0:
+            raise SettingsError("llm_timeout must be positive and llm_retries at least 0")
         if self.second_model.strip().lower() not in ("use3", "none", "off", ""):
             raise SettingsError(f"second_model must be use3 or none, got {self.second_model!r}")
 

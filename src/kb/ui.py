@@ -12,10 +12,9 @@ swaps the new index in when it is done.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
-import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,16 @@ from kb.ingest.upload import (
     save_upload,
     validate_upload,
 )
-from kb.qa.answer import Answer
-from kb.qa.cite import Citation
 from kb.qa.service import KnowledgeBase
+from kb.render import (
+    EMPTY_PROMPT,
+    EXAMPLES,
+    LANGUAGES,
+    NO_CITATIONS,
+    esc,
+    render_answer,
+    render_citations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +47,7 @@ DESCRIPTION = (
     "Ask in Korean, Chinese or English. Every answer is taken from the articles in the "
     "knowledge base and cites the passages it used; the quoted sentence is highlighted."
 )
-EXAMPLES = [
-    "What is Claude Haiku 4.5's SWE-bench Verified score?",
-    "클로드 하이쿠 4.5의 SWE-bench Verified 점수는?",
-    "Claude Haiku 4.5 的 SWE-bench Verified 得分是多少？",
-]
-EMPTY_PROMPT = (
-    "Please type a question first — for example: “" + EXAMPLES[0] + "” or “" + EXAMPLES[1] + "”."
-)
-NO_CITATIONS = "<div class='kb-empty'>Cited passages appear here after you ask a question.</div>"
-LANGUAGES = {"ko": "Korean", "zh": "Chinese", "en": "English", "ja": "Japanese"}
+
 SOURCE_HEADERS = ["Title", "File", "Language", "Chunks", "Last indexed"]
 
 # Errors a handler shows as a message instead of failing the request: every
@@ -107,116 +104,19 @@ SCROLL_TO_QUOTES = """() => {
 }"""
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-# ------------------------------------------------------------------ answers
-
-
-_MARKER = re.compile(r"\[(\d+)\]")
-
-
-def _markers(text: str) -> str:
-    return _MARKER.sub(r"<span class='kb-marker'>[\1]</span>", _esc(text))
-
-
-def render_answer(answer: Answer) -> str:
-    """The chat bubble for ``answer``: the lead line as the answer, the quoted
-    evidence (or the list's items) under it, and a short source list."""
-    if answer.abstained:
-        return f"<div class='kb-answer kb-abstain'>{_markers(answer.text)}</div>"
-    lead = answer.lead or answer.text.split("\n", 1)[0]
-    rest = answer.text.split("\n")[1:] if answer.lead else []
-    body = "".join(
-        f"<div class='kb-item'>{_markers(line)}</div>"
-        if line.startswith("- ")
-        else f"<blockquote class='kb-quote-line'>{_markers(line)}</blockquote>"
-        for line in rest
-    )
-    sources = "<br>".join(
-        f"<span class='kb-marker'>[{c.n}]</span> {_esc(c.title)} › {_esc(c.section)} "
-        f"<code>{_esc(c.source)}</code>" + (" <span class='kb-warn'>⚠</span>" if c.warning else "")
-        for c in answer.citations
-    )
-    return (
-        f"<div class='kb-answer'><div class='kb-lead'>{_markers(lead)}</div>{body}"
-        + (f"<div class='kb-answer-sources'>{sources}</div>" if sources else "")
-        + "</div>"
-    )
-
-
-def highlight_passage(c: Citation) -> str:
-    """The cited passage, escaped, with the quote inside <mark>. The passage is
-    shown as a reader sees it (``c.display``: an HTML article's text, not its
-    markup) when the citation carries it, else as the file has it."""
-    if c.display:
-        start, end = c.display_quote
-        if 0 <= start < end <= len(c.display):
-            return (
-                _esc(c.display[:start])
-                + f"<mark class='kb-quote'>{_esc(c.display[start:end])}</mark>"
-                + _esc(c.display[end:])
-            )
-    rel_start = c.quote_start - c.start
-    rel_end = c.quote_end - c.start
-    passage = c.passage
-    if not 0 <= rel_start < rel_end <= len(passage):
-        # offsets outside the passage: show both, highlight nothing inside
-        log.warning("quote %d-%d outside passage %d-%d", c.quote_start, c.quote_end, c.start, c.end)
-        return f"{_esc(passage)}\n<mark class='kb-quote'>{_esc(c.quote)}</mark>"
-    return (
-        _esc(passage[:rel_start])
-        + f"<mark class='kb-quote'>{_esc(passage[rel_start:rel_end])}</mark>"
-        + _esc(passage[rel_end:])
-    )
-
-
-def render_citations(answer: Answer | None) -> str:
-    """The citation panel for ``answer``: one card per cited passage."""
-    if answer is None:
-        return NO_CITATIONS
-    if answer.abstained or not answer.citations:
-        return (
-            f"<div class='kb-cites'><div class='kb-cites-q'>{_esc(answer.question)}</div>"
-            "<div class='kb-abstain'>No passage answers this question, so nothing is cited.</div>"
-            "</div>"
-        )
-    cards = []
-    for c in answer.citations:
-        lang = LANGUAGES.get(c.lang, c.lang)
-        cards.append(
-            f"<div class='kb-cite' id='kb-cite-{c.n}'>"
-            + (f"<div class='kb-warn'>⚠ {_esc(c.warning)}</div>" if c.warning else "")
-            + f"<div class='kb-cite-head'><span class='kb-marker'>[{c.n}]</span> "
-            f"<span class='kb-title'>{_esc(c.title)}</span> › "
-            f"<span class='kb-section'>{_esc(c.section)}</span></div>"
-            f"<div class='kb-cite-meta'><code class='kb-source'>{_esc(c.source)}</code> · "
-            f"characters {c.start}–{c.end} · quote {c.quote_start}–{c.quote_end} · "
-            f"{_esc(lang)}</div>"
-            f"<blockquote class='kb-passage'>{highlight_passage(c)}</blockquote>"
-            "</div>"
-        )
-    return (
-        f"<div class='kb-cites'><div class='kb-cites-q'>{_esc(answer.question)}</div>"
-        + "".join(cards)
-        + "</div>"
-    )
-
-
 def respond(kb: KnowledgeBase, message: str, history: History | None) -> tuple[History, str]:
     """Answer ``message``; returns the new chat history and the citation panel HTML."""
     history = list(history or [])
     question = (message or "").strip()
     if not question:
-        history.append({"role": "assistant", "content": _esc(EMPTY_PROMPT)})
+        history.append({"role": "assistant", "content": esc(EMPTY_PROMPT)})
         return history, NO_CITATIONS
-    history.append({"role": "user", "content": _esc(question)})
+    history.append({"role": "user", "content": esc(question)})
     try:
         answer = kb.ask(question)
     except _SHOWN_ERRORS as exc:
         history.append(
-            {"role": "assistant", "content": f"<div class='kb-abstain'>⚠ {_esc(exc)}</div>"}
+            {"role": "assistant", "content": f"<div class='kb-abstain'>⚠ {esc(exc)}</div>"}
         )
         return history, NO_CITATIONS
     history.append({"role": "assistant", "content": render_answer(answer)})
@@ -241,15 +141,15 @@ def status_html(kb: KnowledgeBase) -> str:
     except _SHOWN_ERRORS as exc:
         return (
             "<div class='kb-status kb-missing'><span>No index yet: "
-            f"{_esc(exc)}. Use “Rebuild index” under Manage.</span></div>"
+            f"{esc(exc)}. Use “Rebuild index” under Manage.</span></div>"
         )
     return (
         "<div class='kb-status'>"
         f"<span><b>{s.documents}</b> documents</span>"
         f"<span><b>{s.chunks}</b> chunks</span>"
         f"<span><b>{s.sentences}</b> sentences</span>"
-        f"<span>model <code>{_esc(s.model)}</code></span>"
-        f"<span>built {_esc(_when(s.built_at))}</span>"
+        f"<span>model <code>{esc(s.model)}</code></span>"
+        f"<span>built {esc(_when(s.built_at))}</span>"
         "</div>"
     )
 
@@ -419,9 +319,12 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
                     add_btn = gr.Button("Add article", variant="primary", elem_id="kb-add")
                     add_msg = gr.Markdown(elem_id="kb-add-msg")
 
-        def on_ask(message: str, history: History | None) -> tuple[str, History, str]:
-            new_history, panel = respond(kb, message, history)
-            return "", new_history, panel
+        def on_ask(message: str, history: History | None) -> Iterator[tuple[str, History, str]]:
+            # issue 10: the conversation is passed on; generated text streams in
+            from kb.chat import respond_stream
+
+            for new_history, panel in respond_stream(kb, message, history):
+                yield "", new_history, panel
 
         def on_rebuild(
             full_rebuild: bool,
@@ -474,6 +377,18 @@ def build_app(kb: KnowledgeBase) -> gr.Blocks:
         demo.load(on_load, None, [status, table], api_visibility="private")
     demo.queue(max_size=64)
     return demo
+
+
+def mount_options() -> dict[str, Any]:
+    """What ``launch`` passes to Gradio, for mounting the app in the API's server."""
+    return {
+        "css": CSS,
+        "theme": THEME,
+        "footer_links": [],
+        "ssr_mode": False,
+        "max_file_size": 4 * MAX_UPLOAD_BYTES,
+        "show_error": False,
+    }
 
 
 def launch(kb: KnowledgeBase, prevent_thread_lock: bool = False) -> gr.Blocks:

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from kb.index.embed import DelegatingEmbedder, Embedder, EmbedderError, load_embedder
+from kb.errors import EmbedderError
+from kb.index.embed import DelegatingEmbedder, Embedder, load_embedder
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,10 @@ citations, or "not found" (``abstained``) when the passages do not hold the answ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from kb.qa.cite import Citation
+from kb.qa.retrieve import Retrieval
 
 
 @dataclass(frozen=True)
@@ -36,3 +38,10 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "citations": [c.to_dict() for c in self.citations],
         }
+
+
+class Answerer(Protocol):
+    """The answer stage: the extractive default (qa/extractive.py) or a language
+    model whose citations are verified (llm/answerer.py)."""
+
+    def answer(self, question: str, retrieval: Retrieval) -> Answer: ...

@@ -82,6 +82,25 @@ class Retrieval:
     # document id -> the model the article is about (its most often named one)
     doc_subjects: dict[str, ModelName | None] = field(default_factory=dict)
 
+    def hits_json(self) -> list[dict[str, object]]:
+        """The hits as JSON objects (``kb search --json``, ``/api/search``)."""
+        return [
+            {
+                "rank": h.rank,
+                "score": round(h.score, 6),
+                "doc_id": h.chunk.doc_id,
+                "title": h.chunk.title,
+                "section": h.chunk.section,
+                "lang": h.chunk.lang,
+                "source": h.chunk.source,
+                "start": h.chunk.start,
+                "end": h.chunk.end,
+                "text": h.chunk.raw,
+                "scores": {k: round(v, 6) for k, v in h.scores.items()},
+            }
+            for h in self.hits
+        ]
+
 
 class HybridRetriever:
     def __init__(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kb.errors import CorpusError, QueryError
 from kb.index.embed import Embedder, load_embedder, same_model
@@ -26,11 +27,15 @@ from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.instructions import cue_paths, load_cues
 from kb.ingest.limits import IngestLimits
 from kb.ingest.load import load_corpus
+from kb.llm.clients import ChatClient, LLMConfig, make_client
 from kb.qa.answer import Answer
 from kb.qa.extractive import ExtractiveAnswerer
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
 from kb.qa.retrieve import HybridRetriever, Retrieval
 from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.qa.followup import AskResult
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +90,8 @@ class KnowledgeBase:
         self._second_loaded = second is not None
         self._lock = threading.Lock()
         self._state: tuple[KnowledgeIndex, HybridRetriever, ExtractiveAnswerer] | None = None
+        self._llm: ChatClient | None = None  # issue 10: the chat client, made on first use
+        self._llm_made = False
 
     @property
     def embedder(self) -> Embedder:
@@ -197,6 +204,38 @@ class KnowledgeBase:
         question = check_query(question)
         _, retriever, answerer = self._current()
         return answerer.answer(question, retriever.retrieve(question, self.settings.top_k))
+
+    # ------------------------------------------------------------ issue 10 hooks
+    # (generated answers, follow-ups: kb/llm/, kb/qa/followup.py)
+    def parts(self) -> tuple[HybridRetriever, ExtractiveAnswerer]:
+        """The live retriever and extractive answerer."""
+        _, retriever, answerer = self._current()
+        return retriever, answerer
+
+    def llm_client(self) -> ChatClient | None:
+        """The chat client ``KB_LLM`` names (None for none), made once."""
+        if not self._llm_made:
+            self._llm = make_client(llm_config(self.settings))
+            self._llm_made = True
+        return self._llm
+
+    def converse(self, question: str, history: object = None, k: int | None = None) -> AskResult:
+        """Answer ``question`` after the conversation ``history`` (the CLI, the API
+        and the UI all come here)."""
+        from kb.qa.followup import ask
+
+        return ask(self, check_query(question), history, k)
+
+
+def llm_config(settings: Settings) -> LLMConfig:
+    return LLMConfig(
+        provider=settings.llm or "none",
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
+        retries=settings.llm_retries,
+    )
 
 
 def ensure_index(kb: KnowledgeBase, progress: Progress | None = None) -> BuildReport | None:

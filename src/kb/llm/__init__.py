@@ -1,0 +1,1 @@
+"""Generated answers: LLM clients, the prompt, verification of what was generated."""
