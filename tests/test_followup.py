@@ -151,9 +151,13 @@ def test_cli_history_file(corpus_kb: KnowledgeBase, tmp_path: Path) -> None:
     assert main([*args, "--history", str(bad), "And?"], out=io.StringIO()) == 2
 
 
-def test_converse_rejects_bad_history_as_user_error() -> None:
+def test_converse_rejects_bad_input_as_user_errors() -> None:
+    from kb.errors import KbError, QueryError
     from kb.settings import Settings
 
     kb = KnowledgeBase(Settings())
-    with pytest.raises(HistoryError):
+    with pytest.raises(QueryError):
         kb.converse("   ", [])
+    with pytest.raises(HistoryError) as info:
+        kb.converse("And the price?", [{"role": 1}])
+    assert isinstance(info.value, KbError)
