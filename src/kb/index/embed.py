@@ -157,6 +157,9 @@ class SentenceTransformerEmbedder:
         prompts: dict[str, str] | None = None,
         device: str = "cpu",
     ) -> None:
+        looks_local = name_or_path.startswith(("/", ".", "~")) or Path(name_or_path).exists()
+        if looks_local and not Path(name_or_path).expanduser().is_dir():
+            raise EmbedderError(f"sentence-transformers model folder not found: {name_or_path}")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
@@ -164,9 +167,6 @@ class SentenceTransformerEmbedder:
                 "sentence-transformers is not installed: pip install sentence-transformers"
             ) from exc
         quiet_transformers()
-        looks_local = name_or_path.startswith(("/", ".", "~")) or Path(name_or_path).exists()
-        if looks_local and not Path(name_or_path).expanduser().is_dir():
-            raise EmbedderError(f"sentence-transformers model folder not found: {name_or_path}")
         try:
             self._model = SentenceTransformer(
                 str(Path(name_or_path).expanduser()) if looks_local else name_or_path, device=device
