@@ -10,7 +10,7 @@ from conftest import FakeEmbedder
 
 from kb.errors import BadIndexError, EmbedderError, IndexMismatchError
 from kb.index.embed import E5_PROMPTS, SentenceTransformerEmbedder, load_embedder
-from kb.index.store import load_index
+from kb.index.load import load_index
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kb.errors import BuildLocked, ConversionError, CorpusError, KbError, ModelError, QueryError
-from kb.index.store import BuildReport, Progress
+from kb.index.build import BuildReport, Progress
 from kb.qa.service import KnowledgeBase, check_query, ensure_index
 from kb.settings import Settings
 
