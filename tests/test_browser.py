@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kb.index.embed import Embedder
+from kb.models.embed import Embedder
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 

@@ -25,12 +25,12 @@ from kb import cli
 from kb.errors import BadIndexError, BuildLocked
 from kb.index import layout
 from kb.index.build import build_index
-from kb.index.embed import Embedder
 from kb.index.layout import current_build
 from kb.index.lexical import BM25Index
 from kb.index.load import load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
+from kb.models.embed import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"

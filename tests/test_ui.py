@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 from kb import render
-from kb.index.embed import Embedder
+from kb.models.embed import Embedder
 from kb.qa.answer import Answer
 from kb.qa.cite import Citation
 from kb.qa.lexicon import load_lexicon

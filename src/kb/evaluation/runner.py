@@ -31,10 +31,10 @@ from kb.evaluation.metrics import (
     latency_summary,
 )
 from kb.index.build import Progress, build_index
-from kb.index.embed import DelegatingEmbedder, Embedder
 from kb.index.load import KnowledgeIndex, load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
+from kb.models.embed import DelegatingEmbedder, Embedder
 from kb.qa.calibration import load_answer_model
 from kb.qa.cite import quote_matches
 from kb.qa.extractive import FEATURES, ExtractiveAnswerer

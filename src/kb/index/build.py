@@ -26,7 +26,6 @@ from kb import threads
 from kb.index import ann, layout
 from kb.index.chunkfile import write_chunks
 from kb.index.derived import build_derived
-from kb.index.embed import Embedder
 from kb.index.fields import BY_NAME, CHUNKS, FIELDS, SENTENCES, chunk_embed_text
 from kb.index.lexical import BM25Index, BM25Params
 from kb.index.load import SENTENCE_CHUNK
@@ -54,6 +53,7 @@ from kb.index.vcache import (
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.document import Document
 from kb.ingest.load import Skipped
+from kb.models.embed import Embedder
 
 __all__ = ["BuildConfig", "BuildReport", "Progress", "build_index"]
 
@@ -167,7 +167,7 @@ def build_index(
     """Build (or update) the index for ``documents`` and switch to it atomically.
 
     ``second`` (optional) embeds the fields of the second encoder (its sentence
-    vectors, index/second_encoder.py); its vectors are cached by text the same way.
+    vectors, kb/models/second_encoder.py); its vectors are cached by text the same way.
 
     Incremental unless ``rebuild``: documents are compared with the previous build
     by id and content hash; unchanged ones keep their chunks, and every text

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import EmbedderError
-from kb.index.embed import DelegatingEmbedder, Embedder, load_embedder
+from kb.models.embed import DelegatingEmbedder, Embedder, load_embedder
 
 log = logging.getLogger(__name__)
 

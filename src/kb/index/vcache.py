@@ -17,9 +17,9 @@ from typing import Any
 import faiss
 import numpy as np
 
-from kb.index.embed import Embedder, text_key
 from kb.index.fields import VectorField
 from kb.index.layout import work_folders
+from kb.models.embed import Embedder, text_key
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.index.embed import Embedder
 from kb.index.fields import SECOND_SENTENCES
 from kb.index.load import KnowledgeIndex
+from kb.models.embed import Embedder
 from kb.qa.calibration import load_answer_model
 from kb.qa.extractive import FEATURES, ExtractiveAnswerer
 from kb.qa.lexicon import load_lexicon
