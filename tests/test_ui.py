@@ -289,7 +289,9 @@ def test_question_answered_while_a_rebuild_runs(tiny_kb: KnowledgeBase, ui: Modu
     assert tiny_kb.status().path != old_build  # switched to the new build without a restart
 
 
-def test_queue_lets_questions_run_beside_a_rebuild(corpus_kb: KnowledgeBase) -> None:
+def test_queue_lets_questions_run_beside_a_rebuild(
+    corpus_kb: KnowledgeBase, ui: ModuleType
+) -> None:
     demo = ui.build_app(corpus_kb)
     groups: dict[str, set[str | None]] = {}
     for fn in demo.fns.values():
