@@ -66,7 +66,7 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     if args.index:
-        from kb.index.store import current_build
+        from kb.index.layout import current_build
 
         build = current_build(args.index)
         if build is None:

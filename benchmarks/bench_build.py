@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale_corpora import article_paragraphs, write_articles
 
-from kb.index.embed import ConvertedE5Embedder, DelegatingEmbedder, Embedder
-from kb.index.second_encoder import load_second_encoder
-from kb.index.store import build_index
+from kb.index.build import build_index
 from kb.index.tokenize import KoreanMorphemes
 from kb.ingest.load import load_corpus
+from kb.models.embed import ConvertedE5Embedder, DelegatingEmbedder, Embedder
+from kb.models.second_encoder import load_second_encoder
 from kb.qa.service import chunker_config
 from kb.settings import Settings
 

@@ -150,7 +150,8 @@ def engine_runtime(batch_size: int) -> Runtime:
 
 
 def torch_runtime(model_dir: Path, variant: str, batch_size: int) -> Runtime:
-    from kb.index.e5_convert import PROMPTS, E5TorchEncoder, load_converted, optimize_for_cpu
+    from kb.models.e5_torch import E5TorchEncoder, load_converted, optimize_for_cpu
+    from kb.models.prompts import E5_PROMPTS as PROMPTS
 
     st = load_converted(model_dir)
     optimize_for_cpu(st, variant)
@@ -162,7 +163,7 @@ def torch_runtime(model_dir: Path, variant: str, batch_size: int) -> Runtime:
     def queries(texts: list[str]) -> np.ndarray:
         return enc.encode(texts, PROMPTS["query"])
 
-    # the app hands the embedder batch_size * 4 passages per call (index/embed.py)
+    # the app hands the embedder batch_size * 4 passages per call (models/embed.py)
     return Runtime(f"torch {variant} b{batch_size} (converted)", passages, queries, batch_size * 4)
 
 
@@ -216,7 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import torch
 
-    from kb.index.e5_convert import E5TorchEncoder, load_converted, prepare_model
+    from kb.models.e5_cache import prepare_model
+    from kb.models.e5_torch import E5TorchEncoder, load_converted
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -34,8 +34,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from kb.index.embed import load_embedder  # noqa: E402
-from kb.index.store import BuildReport  # noqa: E402
+from kb.index.build import BuildReport  # noqa: E402
+from kb.models.embed import load_embedder  # noqa: E402
 from kb.qa.service import KnowledgeBase  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 

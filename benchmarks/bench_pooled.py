@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale_corpora import read_articles, write_articles
 
-from kb.index.embed import ConvertedE5Embedder
+from kb.index.fields import chunk_embed_text, sentence_embed_text
 from kb.index.pooled import PooledText, encode_pooled, locate
-from kb.index.store import chunk_embed_text, sentence_embed_text
 from kb.ingest.chunk import chunk_document
 from kb.ingest.load import load_corpus
+from kb.models.embed import ConvertedE5Embedder
 from kb.qa.service import chunker_config
 from kb.settings import Settings
 

@@ -9,7 +9,7 @@ p50/p95, in a fresh process per thread setting.
 Each run measures ``KnowledgeBase.search`` (embedding, retrieval, fusion) with
 the query thread plan (kb/threads.py: one thread each) and with every library
 on all cores (``KB_QUERY_THREADS=<cores>``, what the libraries do by default).
-Set ``KB_E5_VARIANT`` (kb/index/e5_convert.py) to time the non-bf16 path.
+Set ``KB_E5_VARIANT`` (kb/models/e5_*.py) to time the non-bf16 path.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale_corpora import questions, write_paragraphs
 
-from kb.index.store import current_build
+from kb.index.layout import current_build
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 from kb.evaluation.command import BENCHMARK_CHUNK_OVERLAP, BENCHMARK_CHUNK_SIZE  # noqa: E402
 from kb.evaluation.datasets import load_eval_set  # noqa: E402
 from kb.evaluation.runner import prepare_index  # noqa: E402
-from kb.index.embed import load_embedder  # noqa: E402
-from kb.index.second_encoder import load_second_encoder  # noqa: E402
 from kb.ingest.chunk import ChunkerConfig  # noqa: E402
+from kb.models.embed import load_embedder  # noqa: E402
+from kb.models.second_encoder import load_second_encoder  # noqa: E402
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline  # noqa: E402
 from kb.qa.retrieve import SIGNALS  # noqa: E402
 from kb.settings import Settings  # noqa: E402

@@ -33,9 +33,9 @@ import numpy as np
 from kb.evaluation.answers import contains_key, holds_evidence
 from kb.evaluation.datasets import EvalQuery, load_gold
 from kb.evaluation.runner import prepare_index
-from kb.index.embed import load_embedder
-from kb.index.second_encoder import load_second_encoder
 from kb.ingest.chunk import ChunkerConfig
+from kb.models.embed import load_embedder
+from kb.models.second_encoder import load_second_encoder
 from kb.qa.calibration import (
     AnswerModel,
     Linear,

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.index.embed import Embedder, load_embedder
+from kb.models.embed import Embedder, load_embedder
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kb.evaluation.load import run_load
-from kb.index.embed import Embedder
+from kb.models.embed import Embedder
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 

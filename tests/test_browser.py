@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kb import ui
-from kb.index.embed import Embedder
+from kb.models.embed import Embedder
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 
@@ -52,6 +51,8 @@ def app_url(corpus_kb: KnowledgeBase) -> Iterator[str]:
     """The app on a free 127.0.0.1 port, in this process (background server thread)."""
     settings = corpus_kb.settings.replace(host="127.0.0.1", port=_free_port())
     kb = KnowledgeBase(settings, embedder=corpus_kb.embedder)
+    from kb import ui  # gradio: imported by the browser tier only
+
     demo = ui.launch(kb, prevent_thread_lock=True)
     try:
         yield f"http://127.0.0.1:{settings.port}/"
@@ -104,6 +105,8 @@ def tiny_app_url(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> Itera
     settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", port=_free_port())
     kb = KnowledgeBase(settings, embedder=embedder)
     kb.build()
+    from kb import ui  # gradio: imported by the browser tier only
+
     demo = ui.launch(kb, prevent_thread_lock=True)
     try:
         yield f"http://127.0.0.1:{settings.port}/"

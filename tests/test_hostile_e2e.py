@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from kb.errors import CueFileError
-from kb.index.embed import Embedder
-from kb.index.store import load_index
+from kb.index.load import load_index
 from kb.ingest.chunk import ChunkerConfig, chunk_document
 from kb.ingest.instructions import CORPUS_CUE_FILE
 from kb.ingest.load import load_corpus
+from kb.models.embed import Embedder
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 

@@ -21,11 +21,12 @@ import faiss
 import numpy as np
 
 from kb import cli
-from kb.index.embed import DelegatingEmbedder, Embedder, text_key
+from kb.index.layout import current_build
 from kb.index.lexical import BM25Index
+from kb.index.load import load_index
 from kb.index.manifest import Manifest
-from kb.index.store import current_build, load_index
 from kb.index.watch import watch_corpus
+from kb.models.embed import DelegatingEmbedder, Embedder, text_key
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 

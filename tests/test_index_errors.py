@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kb import cli
-from kb.index.store import current_build
+from kb.index.layout import current_build
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
 

@@ -13,8 +13,8 @@ import pytest
 import ray
 
 from kb.cli import main
-from kb.index.embed import Embedder, EmbedderError
-from kb.index.store import load_index
+from kb.index.load import load_index
+from kb.models.embed import Embedder, EmbedderError
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +45,10 @@ def _vectors(idx: Any) -> np.ndarray:
     return np.asarray(idx.reconstruct_n(0, idx.ntotal))
 
 
+def _no_runtime(model: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in model.items() if k != "runtime"}
+
+
 def _manifest_core(path: Path) -> dict[str, Any]:
     index = load_index(path)
     m = index.manifest
@@ -57,8 +61,7 @@ def _manifest_core(path: Path) -> dict[str, Any]:
         "tokenizer": m.tokenizer,
         "counts": m.counts,
         "documents": docs,
-        "second_model": m.second_model,
-        "embed_recipe": m.embed_recipe,
+        "fields": [{**f, "embedder": _no_runtime(f["embedder"])} for f in m.fields],
         "texts": (m.build["texts_embedded"], m.build["distinct_texts"]),
     }
 

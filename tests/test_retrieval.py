@@ -113,8 +113,8 @@ def test_second_encoder_scores_every_sentence(corpus_kb: KnowledgeBase) -> None:
     index = corpus_kb.index
     assert index.second_vectors is not None
     assert index.second_vectors.ntotal == index.sentence_vectors.ntotal
-    assert str(index.manifest.second_model["id"]).startswith("use3:")
-    assert index.manifest.second_model["dim"] == index.second_vectors.d == 512
+    assert str(index.manifest.embedder_of("second_sentences")["id"]).startswith("use3:")
+    assert index.manifest.embedder_of("second_sentences")["dim"] == index.second_vectors.d == 512
     hits = corpus_kb.search("Claude 3.5 Haiku 可以通过哪些平台调用?", 5).hits
     assert all(0.0 <= h.scores["second"] <= 1.0 for h in hits)
 
@@ -125,7 +125,10 @@ def test_second_encoder_is_optional_and_added_incrementally(
     base = corpus_kb.settings.replace(corpus_dir=tiny_corpus, index_dir=tmp_path / "index")
     without = KnowledgeBase(base.replace(second_model="none"), corpus_kb.embedder)
     first = without.build()
-    assert without.index.second_vectors is None and without.index.manifest.second_model == {}
+    assert (
+        without.index.second_vectors is None
+        and without.index.manifest.embedder_of("second_sentences") == {}
+    )
     assert "second" not in without.search("green tea", 3).hits[0].scores
     sentences = without.index.sentence_vectors.ntotal
 

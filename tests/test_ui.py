@@ -6,11 +6,12 @@ import html
 import re
 import threading
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from kb import render, ui
-from kb.index.embed import Embedder
+from kb import render
+from kb.models.embed import Embedder
 from kb.qa.answer import Answer
 from kb.qa.cite import Citation
 from kb.qa.lexicon import load_lexicon
@@ -26,6 +27,15 @@ NEW_ARTICLE = (
     "부산 바다 도서관은 해운대 해변 옆에 있으며 매주 월요일에 휴관합니다. "
     "열람실 좌석은 모두 120석이고 무료로 이용할 수 있습니다.\n"
 ).encode()
+
+
+@pytest.fixture(scope="module")
+def ui() -> ModuleType:
+    """kb.ui, imported by the tests that use it (gradio is slow to import: the
+    fast tier's rendering tests need only kb.render)."""
+    from kb import ui as module
+
+    return module
 
 
 def _marks(panel: str) -> list[str]:
@@ -45,7 +55,7 @@ def tiny_kb(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> KnowledgeB
 # ------------------------------------------------------------ asking
 
 
-def test_answer_cites_highlighted_quote(corpus_kb: KnowledgeBase) -> None:
+def test_answer_cites_highlighted_quote(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
     history, panel = ui.respond(corpus_kb, HAIKU_Q, [])
     assert [m["role"] for m in history] == ["user", "assistant"]
     bubble = history[-1]["content"]
@@ -70,19 +80,19 @@ def test_answer_cites_highlighted_quote(corpus_kb: KnowledgeBase) -> None:
         )
 
 
-def test_korean_question_answers_with_citation(corpus_kb: KnowledgeBase) -> None:
+def test_korean_question_answers_with_citation(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
     history, panel = ui.respond(corpus_kb, "클로드 하이쿠 4.5의 SWE-bench Verified 점수는?", None)
     assert "73.3%" in history[-1]["content"]
     assert any("73.3%" in m for m in _marks(panel))
 
 
-def test_follow_up_keeps_history(corpus_kb: KnowledgeBase) -> None:
+def test_follow_up_keeps_history(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
     history, _ = ui.respond(corpus_kb, HAIKU_Q, [])
     history, _ = ui.respond(corpus_kb, "클로드 하이쿠 4.5의 SWE-bench Verified 점수는?", history)
     assert [m["role"] for m in history] == ["user", "assistant"] * 2
 
 
-def test_abstain_shows_not_found_and_no_passages(corpus_kb: KnowledgeBase) -> None:
+def test_abstain_shows_not_found_and_no_passages(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
     history, panel = ui.respond(corpus_kb, ABSTAIN_Q, [])
     assert load_lexicon().label("not_found", "en") in history[-1]["content"]
     assert "kb-passage" not in panel
@@ -90,7 +100,7 @@ def test_abstain_shows_not_found_and_no_passages(corpus_kb: KnowledgeBase) -> No
     assert "kb-answer-sources" not in history[-1]["content"]
 
 
-def test_blank_message_is_a_friendly_prompt(corpus_kb: KnowledgeBase) -> None:
+def test_blank_message_is_a_friendly_prompt(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
     for blank in ("", "   \n\t"):
         history, panel = ui.respond(corpus_kb, blank, [])
         assert history == [{"role": "assistant", "content": html.escape(ui.EMPTY_PROMPT)}]
@@ -128,8 +138,8 @@ def _citation(**changes: object) -> Citation:
 def test_everything_is_escaped() -> None:
     c = _citation()
     answer = Answer("q <img src=x onerror=alert(1)>", "It is <b>x</b> [1]", [c], False, 0.9)
-    bubble = ui.render_answer(answer)
-    panel = ui.render_citations(answer)
+    bubble = render.render_answer(answer)
+    panel = render.render_citations(answer)
     for text in (bubble, panel):
         assert "<script>" not in text and "<b>" not in text and "<i>" not in text
         assert "<img" not in text
@@ -147,15 +157,15 @@ def test_quote_offsets_outside_passage_do_not_break_rendering() -> None:
 
 def test_abstained_answer_renders_no_passages() -> None:
     answer = Answer("q", load_lexicon().label("not_found", "ko"), [], True, 0.1)
-    assert load_lexicon().label("not_found", "ko") in ui.render_answer(answer)
-    panel = ui.render_citations(answer)
+    assert load_lexicon().label("not_found", "ko") in render.render_answer(answer)
+    panel = render.render_citations(answer)
     assert "kb-cite" not in panel.replace("kb-cites", "") and "<mark" not in panel
 
 
 # ------------------------------------------------------------ status and sources
 
 
-def test_status_shows_counts_model_and_build_time(corpus_kb: KnowledgeBase) -> None:
+def test_status_shows_counts_model_and_build_time(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
     s = corpus_kb.status()
     text = ui.status_html(corpus_kb)
     assert f"<b>{s.documents}</b> documents" in text
@@ -165,7 +175,7 @@ def test_status_shows_counts_model_and_build_time(corpus_kb: KnowledgeBase) -> N
     assert s.documents == 4
 
 
-def test_status_without_index(tmp_path: Path, embedder: Embedder) -> None:
+def test_status_without_index(tmp_path: Path, embedder: Embedder, ui: ModuleType) -> None:
     kb = KnowledgeBase(
         Settings(corpus_dir=tmp_path / "c", index_dir=tmp_path / "i"), embedder=embedder
     )
@@ -175,7 +185,7 @@ def test_status_without_index(tmp_path: Path, embedder: Embedder) -> None:
     assert "kb index" in history[-1]["content"] or "no index" in history[-1]["content"]
 
 
-def test_sources_list_every_article(corpus_kb: KnowledgeBase) -> None:
+def test_sources_list_every_article(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
     rows = ui.sources_rows(corpus_kb)
     docs = corpus_kb.index.manifest.documents
     assert len(rows) == len(docs) == 4
@@ -191,7 +201,9 @@ def test_sources_list_every_article(corpus_kb: KnowledgeBase) -> None:
 # ------------------------------------------------------------ changing the index
 
 
-def test_upload_adds_article_and_embeds_only_it(tiny_kb: KnowledgeBase, tmp_path: Path) -> None:
+def test_upload_adds_article_and_embeds_only_it(
+    tiny_kb: KnowledgeBase, tmp_path: Path, ui: ModuleType
+) -> None:
     src = tmp_path / "upload" / "Busan Sea Library.ko.md"
     src.parent.mkdir()
     src.write_bytes(NEW_ARTICLE)
@@ -230,7 +242,9 @@ def test_upload_adds_article_and_embeds_only_it(tiny_kb: KnowledgeBase, tmp_path
     assert replaced.startswith("Replaced busan-sea-library.ko.md"), replaced
 
 
-def test_upload_refusals_are_one_line(tiny_kb: KnowledgeBase, tmp_path: Path) -> None:
+def test_upload_refusals_are_one_line(
+    tiny_kb: KnowledgeBase, tmp_path: Path, ui: ModuleType
+) -> None:
     bad = tmp_path / "evil.exe"
     bad.write_bytes(b"MZ\x00\x00")
     msg = ui.add_article(tiny_kb, str(bad))
@@ -244,12 +258,12 @@ def test_upload_refusals_are_one_line(tiny_kb: KnowledgeBase, tmp_path: Path) ->
     assert sorted(tiny_kb.settings.corpus_dir.parent.rglob("*.md")) == before
 
 
-def test_rebuild_reports(tiny_kb: KnowledgeBase) -> None:
+def test_rebuild_reports(tiny_kb: KnowledgeBase, ui: ModuleType) -> None:
     msg = ui.rebuild(tiny_kb)
     assert "Indexed 3 documents" in msg and "added 0" in msg and "0 texts embedded" in msg
 
 
-def test_question_answered_while_a_rebuild_runs(tiny_kb: KnowledgeBase) -> None:
+def test_question_answered_while_a_rebuild_runs(tiny_kb: KnowledgeBase, ui: ModuleType) -> None:
     """A full rebuild is held mid-way until a question has been answered from the old index."""
     question = "하늘 카페의 아메리카노 가격은 얼마인가요?"
     expected = ui.respond(tiny_kb, question, [])
@@ -275,7 +289,9 @@ def test_question_answered_while_a_rebuild_runs(tiny_kb: KnowledgeBase) -> None:
     assert tiny_kb.status().path != old_build  # switched to the new build without a restart
 
 
-def test_queue_lets_questions_run_beside_a_rebuild(corpus_kb: KnowledgeBase) -> None:
+def test_queue_lets_questions_run_beside_a_rebuild(
+    corpus_kb: KnowledgeBase, ui: ModuleType
+) -> None:
     demo = ui.build_app(corpus_kb)
     groups: dict[str, set[str | None]] = {}
     for fn in demo.fns.values():

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kb.errors import BuildLocked, ConversionError, CorpusError, KbError, ModelError, QueryError
-from kb.index.store import BuildReport, Progress
+from kb.index.build import BuildReport, Progress
 from kb.qa.service import KnowledgeBase, check_query, ensure_index
 from kb.settings import Settings
 
@@ -331,7 +331,7 @@ def cmd_serve(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_model(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    from kb.index.e5_convert import prepare_model
+    from kb.models.e5_cache import prepare_model
 
     try:
         path = prepare_model(cache_dir=args.cache_dir or settings.model_cache_dir, force=args.force)

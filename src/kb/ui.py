@@ -21,7 +21,7 @@ from typing import Any
 import gradio as gr
 
 from kb.errors import KbError, UploadError
-from kb.index.store import BuildReport, Progress
+from kb.index.build import BuildReport, Progress
 from kb.ingest.upload import (
     ALLOWED_EXTENSIONS,
     MAX_UPLOAD_BYTES,

@@ -166,7 +166,7 @@ def _cmd_eval(
 
         embedder: Any = NullEmbedder()  # lexical only: skip the (slow) embedding
     elif embedder_factory is None:
-        from kb.index.embed import load_embedder
+        from kb.models.embed import load_embedder
 
         embedder = load_embedder(
             settings.model, settings.batch_size, settings.model_cache_dir, settings.e5_variant
@@ -175,7 +175,7 @@ def _cmd_eval(
         embedder = embedder_factory(settings)
     second = None
     if embedder_factory is None and any(s.mode != "lexical" for s in specs):
-        from kb.index.second_encoder import load_second_encoder
+        from kb.models.second_encoder import load_second_encoder
 
         second = load_second_encoder(settings.second_model)
     progress = _StderrProgress(sys.stderr)

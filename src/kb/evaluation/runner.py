@@ -30,10 +30,11 @@ from kb.evaluation.metrics import (
     first_relevant_rank,
     latency_summary,
 )
-from kb.index.embed import DelegatingEmbedder, Embedder
-from kb.index.store import KnowledgeIndex, Progress, build_index, load_index
+from kb.index.build import Progress, build_index
+from kb.index.load import KnowledgeIndex, load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
+from kb.models.embed import DelegatingEmbedder, Embedder
 from kb.qa.calibration import load_answer_model
 from kb.qa.cite import quote_matches
 from kb.qa.extractive import FEATURES, ExtractiveAnswerer

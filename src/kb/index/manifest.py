@@ -16,7 +16,8 @@ from kb.errors import BadIndexError, IndexMismatchError
 
 # 2: sentences carry list/table roles, chunks their blocks
 # 3: derived/ (build-time query data), HNSW beyond a size threshold (speed)
-FORMAT_VERSION = 3
+# 4: vector fields as a list (index/fields.py), each with its embedder and recipe
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `kb index --rebuild`"
 
@@ -36,16 +37,23 @@ class DocEntry:
 class Manifest:
     format_version: int
     created_at: str
-    model: dict[str, Any]  # id, dim, prompts, runtime
+    model: dict[str, Any]  # the main encoder: id, dim, prompts, runtime
     chunker: dict[str, Any]
     tokenizer: dict[str, Any]
-    embed_recipe: str
     documents: dict[str, DocEntry]
     counts: dict[str, int]
+    # the vector fields built (index/fields.py): name, file, rows, recipe, embedder, count
+    fields: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     build: dict[str, Any] = field(default_factory=dict)
-    # the second encoder of the sentences (id, dim, runtime); empty: none
-    second_model: dict[str, Any] = field(default_factory=dict)
+
+    def field_records(self) -> dict[str, dict[str, Any]]:
+        """The vector fields this build holds, by name."""
+        return {str(f["name"]): f for f in self.fields}
+
+    def embedder_of(self, name: str) -> dict[str, Any]:
+        """Id, dim and runtime of the model that embedded field ``name`` (empty: not built)."""
+        return dict(self.field_records().get(name, {}).get("embedder", {}))
 
     def to_json(self) -> str:
         """One top-level key per line, values compact: readable, and written by

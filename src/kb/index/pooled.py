@@ -1,7 +1,7 @@
 """Chunk and sentence vectors from one forward pass per chunk.
 
 The build embeds every chunk and then every sentence again on its own
-(``store.sentence_embed_text``), so each token goes through the model about
+(``fields.sentence_embed_text``), so each token goes through the model about
 twice and most of the embedding time is the sentences'. Here the chunk text is
 run once; its vector is the usual mean over all token states, and each
 sentence's vector is the mean of the token states whose character offsets fall

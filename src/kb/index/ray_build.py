@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import EmbedderError
-from kb.index.embed import DelegatingEmbedder, Embedder, load_embedder
+from kb.models.embed import DelegatingEmbedder, Embedder, load_embedder
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _import_ray() -> Any:
 class RayEmbedder(DelegatingEmbedder):
     """Passages on a Ray cluster, queries (and the model's identity) local."""
 
-    embed_slice = RAY_SLICE  # read by index/store.py: texts per call between journal writes
+    embed_slice = RAY_SLICE  # read by index/vcache.py: texts per call between journal writes
 
     def __init__(
         self,

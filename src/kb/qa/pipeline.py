@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.index.embed import Embedder
-from kb.index.store import KnowledgeIndex
+from kb.index.fields import SECOND_SENTENCES
+from kb.index.load import KnowledgeIndex
+from kb.models.embed import Embedder
 from kb.qa.calibration import load_answer_model
 from kb.qa.extractive import FEATURES, ExtractiveAnswerer
 from kb.qa.lexicon import load_lexicon
@@ -76,7 +77,7 @@ def usable_second(index: KnowledgeIndex, second: Embedder | None) -> Embedder | 
     this very model (otherwise it sits out until the next build)."""
     if second is None or index.second_vectors is None:
         return None
-    built = index.manifest.second_model.get("id")
+    built = index.manifest.embedder_of(SECOND_SENTENCES.name).get("id")
     if built != second.model_id:
         log.warning(
             "index sentences were embedded by %s, not %s: second encoder off until "

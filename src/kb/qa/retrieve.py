@@ -36,10 +36,10 @@ import numpy as np
 from kb import threads
 from kb.index.ann import stored_vectors
 from kb.index.derived import entity_tokens
-from kb.index.embed import Embedder
+from kb.index.load import KnowledgeIndex
 from kb.index.sparse import SparseHits
-from kb.index.store import KnowledgeIndex
 from kb.ingest.document import Chunk
+from kb.models.embed import Embedder
 from kb.qa.candidates import Depths, dot_rows, max_per_chunk, scale, sentence_rows
 from kb.qa.fuse import weighted_sum
 from kb.qa.glossary import expand

@@ -13,21 +13,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kb.errors import CorpusError, QueryError
-from kb.index.embed import Embedder, load_embedder, same_model
-from kb.index.second_encoder import load_second_encoder
-from kb.index.store import (
-    BuildReport,
-    KnowledgeIndex,
-    Progress,
-    build_index,
-    current_build,
-    load_index,
-)
+from kb.index.build import BuildReport, Progress, build_index
+from kb.index.layout import current_build
+from kb.index.load import KnowledgeIndex, load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.instructions import cue_paths, load_cues
 from kb.ingest.limits import IngestLimits
 from kb.ingest.load import load_corpus
 from kb.llm.clients import ChatClient, LLMConfig, make_client
+from kb.models.embed import Embedder, load_embedder, same_model
+from kb.models.second_encoder import load_second_encoder
 from kb.qa.answer import Answer
 from kb.qa.extractive import ExtractiveAnswerer
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import EmbedderError
-from kb.index.embed import Embedder, _batches, _normalize
+from kb.models.embed import Embedder, _batches, _normalize
 
 log = logging.getLogger(__name__)
 

