@@ -14,6 +14,8 @@ from kb.qa.question import Question, find_benchmarks
 from kb.qa.render import join_values, lead
 
 _PROPER = re.compile(r"[A-Z][A-Za-z0-9&.\-]*(?:\s+[A-Z][A-Za-z0-9&.\-]*)*")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"[.。!?！？다요]\s*['\"”’)\]]*\s*$")
 _NEGATION = ("not ", "n't", "cannot", "없", "않", "못하", "不能", "不支持", "没有", "无法")
 
 
@@ -132,18 +134,48 @@ def _sentence(c: Candidate) -> str:
     return text
 
 
+def continuation(c: Candidate) -> Candidate | None:
+    """The sentence that carries on from ``c`` in its paragraph: the next one, when
+    no blank line parts them, it is prose (no list item, row or heading) and not an
+    instruction. An open answer reads best as the sentence that matches the question
+    and the one after it ("…혁신적인 접근 방식을 채택했습니다." says what only next)."""
+    if c.sentence.role in ("row", "header"):
+        return None
+    sentences = c.hit.chunk.sentences
+    pos = c.position + 1
+    if pos >= len(sentences):
+        return None
+    nxt = sentences[pos]
+    if nxt.role or getattr(nxt, "instruction", False) or nxt.start < c.sentence.end:
+        return None
+    chunk = c.hit.chunk
+    gap = chunk.raw[c.sentence.end - chunk.start : nxt.start - chunk.start]
+    if _BLANK_LINE.search(gap) or nxt.text.strip() == chunk.section.strip():
+        return None
+    if not _SENTENCE_END.search(nxt.text):
+        return None  # a heading or a caption, not a sentence that carries on
+    return dataclasses.replace(c, position=pos, sentence=nxt, block=None, figures=(), owned=())
+
+
+def _with_continuation(text: str, best: Candidate) -> Extracted:
+    nxt = continuation(best)
+    if nxt is None:
+        return Extracted(text, [best], quote_in_lead=True)
+    return Extracted(f"{text} {clean_item(nxt.sentence.text)}", [best, nxt], quote_in_lead=True)
+
+
 def yes_no(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     best = scored[0][1]
     if best.sentence.role == "lead" and best.block is not None and best.block.kind == "list":
         return list_answer(q, scored, lexicon)
     text = _sentence(best)
     if best.sentence.role == "item" or any(n in text for n in _NEGATION):
-        return Extracted(text, [best], quote_in_lead=True)
-    return Extracted(f"{lexicon.label('yes', q.lang)} — {text}", [best], quote_in_lead=True)
+        return _with_continuation(text, best)
+    return _with_continuation(f"{lexicon.label('yes', q.lang)} — {text}", best)
 
 
 def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     best = scored[0][1]
     if best.sentence.role == "lead" and best.block is not None and best.block.kind == "list":
         return list_answer(q, scored, lexicon)  # the evidence is a lead-in: give its items
-    return Extracted(_sentence(best), [best], quote_in_lead=True)
+    return _with_continuation(_sentence(best), best)
