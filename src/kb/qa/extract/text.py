@@ -111,17 +111,45 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     return open_answer(q, scored, lexicon)
 
 
-def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
-    """The best-scored list among the good candidates: its lead-in and items."""
-    top = scored[0][0]
+def list_blocks(scored: Scored) -> list[tuple[float, Candidate]]:
+    """Each list or table among the candidates with the summed share of its
+    sentences (lead-in and items, each counted once), best first, represented by
+    its best-scored sentence: a list whose items the question matches together
+    outweighs one prose sentence that matches it a little better."""
+    sums: dict[tuple[str, int, int], list[float]] = {}
+    best: dict[tuple[str, int, int], Candidate] = {}
+    seen: set[tuple[str, int, int]] = set()
     for p, c in scored:
+        if c.block is None or not c.block.items or c.sentence.role not in ("lead", "item", "row"):
+            continue
+        key = (c.hit.chunk.doc_id, c.block.start, c.block.end)
+        sentence_key = (c.hit.chunk.doc_id, c.sentence.start, c.sentence.end)
+        if sentence_key in seen:
+            continue
+        seen.add(sentence_key)
+        sums.setdefault(key, [0.0])[0] += p
+        best.setdefault(key, c)
+    return sorted(((sums[k][0], best[k]) for k in sums), key=lambda pc: -pc[0])
+
+
+def _items(c: Candidate) -> list[str]:
+    assert c.block is not None
+    if c.block.kind == "table":
+        return [": ".join(x for x in c.block.cells(s) if x) for s in c.block.items]
+    return [i for i in (clean_item(s.text) for s in c.block.items) if i]
+
+
+def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    """The list (or table) whose sentences together score best, when they score at
+    least half the best single candidate: its lead-in and items."""
+    top = scored[0][0]
+    for p, c in list_blocks(scored)[:1]:
         if p < 0.5 * top:
             break
-        if c.block is not None and c.block.kind == "list" and c.block.items:
-            items = [i for i in (clean_item(s.text) for s in c.block.items) if i]
-            subject = subject_text(c.subject, q, lexicon)
-            line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
-            return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
+        items = [i for i in _items(c) if i]
+        subject = subject_text(c.subject, q, lexicon)
+        line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
+        return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
     return open_answer(q, scored, lexicon)
 
 
