@@ -111,6 +111,11 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     return open_answer(q, scored, lexicon)
 
 
+# a list answers a list question when its sentences together hold at least this
+# share of the best single candidate's (0.5 tried: lists lost to a matching intro)
+LIST_SHARE = 0.3
+
+
 def list_blocks(scored: Scored) -> list[tuple[float, Candidate]]:
     """Each list or table among the candidates with the summed share of its
     sentences (lead-in and items, each counted once), best first, represented by
@@ -141,10 +146,10 @@ def _items(c: Candidate) -> list[str]:
 
 def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     """The list (or table) whose sentences together score best, when they score at
-    least half the best single candidate: its lead-in and items."""
+    least ``LIST_SHARE`` of the best single candidate: its lead-in and items."""
     top = scored[0][0]
     for p, c in list_blocks(scored)[:1]:
-        if p < 0.5 * top:
+        if p < LIST_SHARE * top:
             break
         items = [i for i in _items(c) if i]
         subject = subject_text(c.subject, q, lexicon)
