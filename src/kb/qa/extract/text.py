@@ -9,7 +9,7 @@ import re
 from kb.qa.evidence import Candidate
 from kb.qa.extract.base import Extracted, Scored, clean_item, subject_text
 from kb.qa.lexicon import Lexicon
-from kb.qa.mentions import find_mentions
+from kb.qa.mentions import ModelName, find_mentions
 from kb.qa.question import Question, find_benchmarks
 from kb.qa.render import join_values, lead
 
@@ -116,17 +116,23 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
 LIST_SHARE = 0.3
 
 
-def list_blocks(scored: Scored) -> list[tuple[float, Candidate]]:
+def list_blocks(
+    scored: Scored, models: tuple[ModelName, ...] = ()
+) -> list[tuple[float, Candidate]]:
     """Each list or table among the candidates with the summed share of its
     sentences (lead-in and items, each counted once), best first, represented by
     its best-scored sentence: a list whose items the question matches together
-    outweighs one prose sentence that matches it a little better."""
+    outweighs one prose sentence that matches it a little better. A list about
+    another model than those in ``models`` (its lead-in or section names it) is
+    left out."""
     sums: dict[tuple[str, int, int], list[float]] = {}
     best: dict[tuple[str, int, int], Candidate] = {}
     seen: set[tuple[str, int, int]] = set()
     for p, c in scored:
         if c.block is None or not c.block.items or c.sentence.role not in ("lead", "item", "row"):
             continue
+        if models and c.context is not None and not any(c.context.answers_for(m) for m in models):
+            continue  # "GPT-4o mini 선택이 유리한 경우" does not answer for Claude 3.5 Haiku
         key = (c.hit.chunk.doc_id, c.block.start, c.block.end)
         sentence_key = (c.hit.chunk.doc_id, c.sentence.start, c.sentence.end)
         if sentence_key in seen:
@@ -148,7 +154,7 @@ def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     """The list (or table) whose sentences together score best, when they score at
     least ``LIST_SHARE`` of the best single candidate: its lead-in and items."""
     top = scored[0][0]
-    for p, c in list_blocks(scored)[:1]:
+    for p, c in list_blocks(scored, q.models)[:1]:
         if p < LIST_SHARE * top:
             break
         items = [i for i in _items(c) if i]
@@ -169,9 +175,9 @@ def _sentence(c: Candidate) -> str:
 
 def continuation(c: Candidate) -> Candidate | None:
     """The sentence that carries on from ``c`` in its paragraph: the next one, when
-    no blank line parts them, it is prose (no list item, row or heading) and not an
-    instruction. An open answer reads best as the sentence that matches the question
-    and the one after it ("…혁신적인 접근 방식을 채택했습니다." says what only next)."""
+    no blank line parts them (after a heading: the first sentence under it), it is
+    prose (no list item, row or heading) and not an instruction. An open answer
+    reads best as the sentence that matches the question and the one after it ("…혁신적인 접근 방식을 채택했습니다." says what only next)."""
     if c.sentence.role in ("row", "header"):
         return None
     sentences = c.hit.chunk.sentences
@@ -183,8 +189,9 @@ def continuation(c: Candidate) -> Candidate | None:
         return None
     chunk = c.hit.chunk
     gap = chunk.raw[c.sentence.end - chunk.start : nxt.start - chunk.start]
-    if _BLANK_LINE.search(gap) or nxt.text.strip() == chunk.section.strip():
-        return None
+    heading = not c.sentence.role and not _SENTENCE_END.search(c.sentence.text)
+    if (_BLANK_LINE.search(gap) and not heading) or nxt.text.strip() == chunk.section.strip():
+        return None  # a heading's paragraph is the one under it
     if not _SENTENCE_END.search(nxt.text):
         return None  # a heading or a caption, not a sentence that carries on
     return dataclasses.replace(c, position=pos, sentence=nxt, block=None, figures=(), owned=())
@@ -209,6 +216,11 @@ def yes_no(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
 
 def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     best = scored[0][1]
-    if best.sentence.role == "lead" and best.block is not None and best.block.kind == "list":
-        return list_answer(q, scored, lexicon)  # the evidence is a lead-in: give its items
+    if (
+        best.sentence.role in ("lead", "item")
+        and best.block is not None
+        and best.block.kind == "list"
+    ):
+        # the evidence is a lead-in or one item: the list says it whole
+        return list_answer(q, scored, lexicon)
     return _with_continuation(_sentence(best), best)
