@@ -177,7 +177,8 @@ def continuation(c: Candidate) -> Candidate | None:
     """The sentence that carries on from ``c`` in its paragraph: the next one, when
     no blank line parts them (after a heading: the first sentence under it), it is
     prose (no list item, row or heading) and not an instruction. An open answer
-    reads best as the sentence that matches the question and the one after it ("…혁신적인 접근 방식을 채택했습니다." says what only next)."""
+    reads best as the sentence that matches the question and the one after it
+    ("…혁신적인 접근 방식을 채택했습니다." says what only next)."""
     if c.sentence.role in ("row", "header"):
         return None
     sentences = c.hit.chunk.sentences
