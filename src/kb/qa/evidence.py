@@ -136,12 +136,22 @@ def question_names(
     return required, [m for m in models if m]
 
 
+def _has(vocab: frozenset[str], token: str) -> bool:
+    """``token`` is in ``vocab``; a joined name token in either order ("haiku_3.5"
+    is "3.5_haiku": "하이쿠 3.5" names the article's "Claude 3.5 하이쿠")."""
+    if token in vocab:
+        return True
+    parts = token.split("_")
+    return len(parts) == 2 and f"{parts[1]}_{parts[0]}" in vocab
+
+
 def _covers(vocab: frozenset[str], required: frozenset[str], models: list[frozenset[str]]) -> bool:
-    if not required <= vocab:
+    if not all(_has(vocab, t) for t in required):
         return False
+    fits = [all(_has(vocab, t) for t in m) for m in models]
     if len(models) <= 1:
-        return all(m <= vocab for m in models)
-    return any(m <= vocab for m in models)
+        return all(fits)
+    return any(fits)
 
 
 def _bigrams(text: str) -> set[str]:

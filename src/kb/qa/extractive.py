@@ -97,7 +97,7 @@ class ExtractiveAnswerer:
                     quotes.append(text)
                     lines.append(f"“{text}” [{n}]")
         else:
-            quotes.append(clean_item(ex.evidence[0].sentence.text))
+            quotes.extend(dict.fromkeys(clean_item(c.sentence.text) for c in ex.evidence))
         return Answer(
             question=q.text,
             text="\n".join(lines),

@@ -9,11 +9,13 @@ import re
 from kb.qa.evidence import Candidate
 from kb.qa.extract.base import Extracted, Scored, clean_item, subject_text
 from kb.qa.lexicon import Lexicon
-from kb.qa.mentions import find_mentions
+from kb.qa.mentions import ModelName, find_mentions
 from kb.qa.question import Question, find_benchmarks
 from kb.qa.render import join_values, lead
 
 _PROPER = re.compile(r"[A-Z][A-Za-z0-9&.\-]*(?:\s+[A-Z][A-Za-z0-9&.\-]*)*")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"[.。!?！？다요]\s*['\"”’)\]]*\s*$")
 _NEGATION = ("not ", "n't", "cannot", "없", "않", "못하", "不能", "不支持", "没有", "无法")
 
 
@@ -109,17 +111,56 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     return open_answer(q, scored, lexicon)
 
 
-def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
-    """The best-scored list among the good candidates: its lead-in and items."""
-    top = scored[0][0]
+# a list answers a list question when its sentences together hold at least this
+# share of the best single candidate's (0.5 tried: lists lost to a matching intro)
+LIST_SHARE = 0.3
+
+
+def list_blocks(
+    scored: Scored, models: tuple[ModelName, ...] = ()
+) -> list[tuple[float, Candidate]]:
+    """Each list or table among the candidates with the summed share of its
+    sentences (lead-in and items, each counted once), best first, represented by
+    its best-scored sentence: a list whose items the question matches together
+    outweighs one prose sentence that matches it a little better. A list about
+    another model than those in ``models`` (its lead-in or section names it) is
+    left out."""
+    sums: dict[tuple[str, int, int], list[float]] = {}
+    best: dict[tuple[str, int, int], Candidate] = {}
+    seen: set[tuple[str, int, int]] = set()
     for p, c in scored:
-        if p < 0.5 * top:
+        if c.block is None or not c.block.items or c.sentence.role not in ("lead", "item", "row"):
+            continue
+        if models and c.context is not None and not any(c.context.answers_for(m) for m in models):
+            continue  # "GPT-4o mini 선택이 유리한 경우" does not answer for Claude 3.5 Haiku
+        key = (c.hit.chunk.doc_id, c.block.start, c.block.end)
+        sentence_key = (c.hit.chunk.doc_id, c.sentence.start, c.sentence.end)
+        if sentence_key in seen:
+            continue
+        seen.add(sentence_key)
+        sums.setdefault(key, [0.0])[0] += p
+        best.setdefault(key, c)
+    return sorted(((sums[k][0], best[k]) for k in sums), key=lambda pc: -pc[0])
+
+
+def _items(c: Candidate) -> list[str]:
+    assert c.block is not None
+    if c.block.kind == "table":
+        return [": ".join(x for x in c.block.cells(s) if x) for s in c.block.items]
+    return [i for i in (clean_item(s.text) for s in c.block.items) if i]
+
+
+def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    """The list (or table) whose sentences together score best, when they score at
+    least ``LIST_SHARE`` of the best single candidate: its lead-in and items."""
+    top = scored[0][0]
+    for p, c in list_blocks(scored, q.models)[:1]:
+        if p < LIST_SHARE * top:
             break
-        if c.block is not None and c.block.kind == "list" and c.block.items:
-            items = [i for i in (clean_item(s.text) for s in c.block.items) if i]
-            subject = subject_text(c.subject, q, lexicon)
-            line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
-            return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
+        items = [i for i in _items(c) if i]
+        subject = subject_text(c.subject, q, lexicon)
+        line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
+        return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
     return open_answer(q, scored, lexicon)
 
 
@@ -132,18 +173,55 @@ def _sentence(c: Candidate) -> str:
     return text
 
 
+def continuation(c: Candidate) -> Candidate | None:
+    """The sentence that carries on from ``c`` in its paragraph: the next one, when
+    no blank line parts them (after a heading: the first sentence under it), it is
+    prose (no list item, row or heading) and not an instruction. An open answer
+    reads best as the sentence that matches the question and the one after it
+    ("…혁신적인 접근 방식을 채택했습니다." says what only next)."""
+    if c.sentence.role in ("row", "header"):
+        return None
+    sentences = c.hit.chunk.sentences
+    pos = c.position + 1
+    if pos >= len(sentences):
+        return None
+    nxt = sentences[pos]
+    if nxt.role or getattr(nxt, "instruction", False) or nxt.start < c.sentence.end:
+        return None
+    chunk = c.hit.chunk
+    gap = chunk.raw[c.sentence.end - chunk.start : nxt.start - chunk.start]
+    heading = not c.sentence.role and not _SENTENCE_END.search(c.sentence.text)
+    if (_BLANK_LINE.search(gap) and not heading) or nxt.text.strip() == chunk.section.strip():
+        return None  # a heading's paragraph is the one under it
+    if not _SENTENCE_END.search(nxt.text):
+        return None  # a heading or a caption, not a sentence that carries on
+    return dataclasses.replace(c, position=pos, sentence=nxt, block=None, figures=(), owned=())
+
+
+def _with_continuation(text: str, best: Candidate) -> Extracted:
+    nxt = continuation(best)
+    if nxt is None:
+        return Extracted(text, [best], quote_in_lead=True)
+    return Extracted(f"{text} {clean_item(nxt.sentence.text)}", [best, nxt], quote_in_lead=True)
+
+
 def yes_no(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     best = scored[0][1]
     if best.sentence.role == "lead" and best.block is not None and best.block.kind == "list":
         return list_answer(q, scored, lexicon)
     text = _sentence(best)
     if best.sentence.role == "item" or any(n in text for n in _NEGATION):
-        return Extracted(text, [best], quote_in_lead=True)
-    return Extracted(f"{lexicon.label('yes', q.lang)} — {text}", [best], quote_in_lead=True)
+        return _with_continuation(text, best)
+    return _with_continuation(f"{lexicon.label('yes', q.lang)} — {text}", best)
 
 
 def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     best = scored[0][1]
-    if best.sentence.role == "lead" and best.block is not None and best.block.kind == "list":
-        return list_answer(q, scored, lexicon)  # the evidence is a lead-in: give its items
-    return Extracted(_sentence(best), [best], quote_in_lead=True)
+    if (
+        best.sentence.role in ("lead", "item")
+        and best.block is not None
+        and best.block.kind == "list"
+    ):
+        # the evidence is a lead-in or one item: the list says it whole
+        return list_answer(q, scored, lexicon)
+    return _with_continuation(_sentence(best), best)

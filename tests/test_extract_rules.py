@@ -1,0 +1,190 @@
+"""Extraction rules on hand-built passages (no model): an open answer carries on
+with the next sentence of its paragraph, a list question takes the list whose
+sentences together score best (a table's rows too), a model named in either word
+order covers an article, and the question cues added for which/list questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.ingest.document import Block, Chunk, Sentence
+from kb.qa.evidence import Candidate, _covers
+from kb.qa.extract.text import continuation, list_answer, list_blocks, open_answer
+from kb.qa.lexicon import Lexicon, load_lexicon
+from kb.qa.question import analyze
+from kb.qa.retrieve import Hit
+
+
+@pytest.fixture(scope="module")
+def lex() -> Lexicon:
+    return load_lexicon()
+
+
+def _chunk(raw: str, spans: list[tuple[str, str, int]], blocks: tuple[Block, ...] = ()) -> Chunk:
+    """A chunk of ``raw`` (starting at file offset 0) whose sentences are the given
+    substrings, each with its role and block."""
+    sentences = []
+    pos = 0
+    for text, role, block in spans:
+        start = raw.index(text, pos)
+        sentences.append(Sentence(start, start + len(text), text, role, block))
+        pos = start + len(text)
+    return Chunk("c:0", "doc", "doc.md", "Doc", "Section", "en", 0, len(raw), raw, raw,
+                 tuple(sentences), blocks)  # fmt: skip
+
+
+def _cand(chunk: Chunk, position: int) -> Candidate:
+    s = chunk.sentences[position]
+    block = chunk.blocks[s.block] if s.block >= 0 else None
+    hit = Hit(chunk, 1.0, 1, 0)
+    return Candidate(hit, position, s, block, None, None, (), (), {})
+
+
+PROSE = "The team chose a new approach. It trained one model on many tasks.\n\nNext topic here."
+
+
+def test_open_answer_carries_on_with_the_next_sentence_of_its_paragraph(lex: Lexicon) -> None:
+    chunk = _chunk(
+        PROSE,
+        [
+            ("The team chose a new approach.", "", -1),
+            ("It trained one model on many tasks.", "", -1),
+            ("Next topic here.", "", -1),
+        ],
+    )
+    q = analyze("How did the team overcome the problem?", lex)
+    ex = open_answer(q, [(1.0, _cand(chunk, 0))], lex)
+    assert ex.lead == "The team chose a new approach. It trained one model on many tasks."
+    assert [c.sentence.text for c in ex.evidence] == [
+        "The team chose a new approach.",
+        "It trained one model on many tasks.",
+    ]
+    # a blank line ends the paragraph: the second sentence does not carry on
+    assert continuation(_cand(chunk, 1)) is None
+    # the last sentence of a passage has none either
+    assert continuation(_cand(chunk, 2)) is None
+
+
+def test_no_continuation_into_a_list_or_a_heading() -> None:
+    raw = "Benefits follow here.\n- Faster work\nA heading line"
+    items = (Sentence(22, 35, "- Faster work", "item", 0),)
+    block = Block("list", "S", 0, 35, raw[:35], None, None, items)
+    chunk = _chunk(
+        raw,
+        [
+            ("Benefits follow here.", "", -1),
+            ("- Faster work", "item", 0),
+            ("A heading line", "", -1),
+        ],
+        (block,),
+    )
+    assert continuation(_cand(chunk, 0)) is None  # the next one is a list item
+    assert continuation(_cand(chunk, 1)) is None  # an item does not carry on into prose
+    title = _chunk(
+        "One sentence.\nA heading line", [("One sentence.", "", -1), ("A heading line", "", -1)]
+    )
+    assert continuation(_cand(title, 0)) is None  # no sentence end: a heading
+
+
+def _list_chunk() -> Chunk:
+    raw = (
+        "Artifacts are a new feature.\nExpected effects:\n- Productivity\n- Creativity\n- Learning"
+    )
+    lead_s = Sentence(29, 46, "Expected effects:", "lead", 0)
+    items = tuple(
+        Sentence(raw.index(t), raw.index(t) + len(t), t, "item", 0)
+        for t in ("- Productivity", "- Creativity", "- Learning")
+    )
+    block = Block("list", "S", 29, len(raw), raw[29:], lead_s, None, items)
+    return _chunk(
+        raw,
+        [
+            ("Artifacts are a new feature.", "", -1),
+            ("Expected effects:", "lead", 0),
+            ("- Productivity", "item", 0),
+            ("- Creativity", "item", 0),
+            ("- Learning", "item", 0),
+        ],
+        (block,),
+    )
+
+
+def test_a_list_whose_items_together_outscore_a_prose_sentence_answers(lex: Lexicon) -> None:
+    chunk = _list_chunk()
+    # the prose sentence is the best single candidate (0.4); the list's lead-in and
+    # items hold 0.1 + 0.08 + 0.06 + 0.06 = 0.30 together, 0.75 of the best (>= 0.3)
+    scored = [
+        (0.4, _cand(chunk, 0)),
+        (0.1, _cand(chunk, 1)),
+        (0.08, _cand(chunk, 2)),
+        (0.06, _cand(chunk, 3)),
+        (0.06, _cand(chunk, 4)),
+    ]
+    blocks = list_blocks(scored)
+    assert len(blocks) == 1 and blocks[0][0] == pytest.approx(0.30)
+    q = analyze("What benefits are artifacts expected to deliver?", lex)
+    assert q.qtype == "list"
+    ex = list_answer(q, scored, lex)
+    assert ex.whole_block and ex.items == ["Productivity", "Creativity", "Learning"]
+    # the same sentence counted twice (two overlapping passages) counts once
+    assert list_blocks([*scored, (0.06, _cand(chunk, 4))])[0][0] == pytest.approx(0.30)
+
+
+def test_a_list_far_below_the_best_sentence_does_not_answer(lex: Lexicon) -> None:
+    chunk = _list_chunk()
+    # 0.1 together against 0.9: 0.11 of the best, under 0.3
+    scored = [(0.9, _cand(chunk, 0)), (0.05, _cand(chunk, 2)), (0.05, _cand(chunk, 3))]
+    q = analyze("What benefits are artifacts expected to deliver?", lex)
+    ex = list_answer(q, scored, lex)
+    assert not ex.whole_block and ex.evidence[0].sentence.text == "Artifacts are a new feature."
+
+
+def test_a_table_answers_a_list_question_with_its_rows(lex: Lexicon) -> None:
+    raw = (
+        "Table 1. Core techniques\nName\tUse\n"
+        "Constitutional AI\tsafe training\nMultimodal\tmany inputs"
+    )
+    cap = Sentence(0, 24, "Table 1. Core techniques", "lead", 0)
+    header = Sentence(25, 33, "Name\tUse", "header", 0)
+    rows = (
+        Sentence(34, 65, "Constitutional AI\tsafe training", "row", 0),
+        Sentence(66, len(raw), "Multimodal\tmany inputs", "row", 0),
+    )
+    block = Block("table", "S", 0, len(raw), raw, cap, header, rows)
+    chunk = _chunk(
+        raw,
+        [(s.text, s.role, 0) for s in (cap, header, *rows)],
+        (block,),
+    )
+    q = analyze("What core technologies does Table 1 summarize?", lex)
+    ex = list_answer(q, [(0.6, _cand(chunk, 2)), (0.4, _cand(chunk, 3))], lex)
+    assert ex.items == ["Constitutional AI: safe training", "Multimodal: many inputs"]
+
+
+def test_a_model_named_in_either_word_order_covers_the_article() -> None:
+    vocab = frozenset({"claude", "3.5", "haiku", "claude_3.5", "3.5_haiku"})
+    assert _covers(vocab, frozenset(), [frozenset({"haiku", "3.5", "haiku_3.5"})])
+    # another version in either order does not
+    assert not _covers(vocab, frozenset(), [frozenset({"haiku", "4.5", "haiku_4.5"})])
+    assert not _covers(vocab, frozenset(), [frozenset({"sonnet", "3.5", "sonnet_3.5"})])
+
+
+@pytest.mark.parametrize(
+    ("question", "qtype", "figure"),
+    [
+        ("Which bigger model is Haiku 4.5 meant to team up with?", "which", None),
+        ("하이쿠 4.5는 어떤 플래그십 모델이랑 짝지어 협업할 수 있나요?", "which", None),
+        ("하이쿠 4.5는 어떤 개발 프로젝트에 특히 잘 맞아?", "list", None),
+        ("하이쿠 4.5 활용 사례 쭉 알려줘", "list", None),
+        ("What real-world scenarios does the Haiku 4.5 article walk through?", "list", None),
+        ("what two factors will the AI race revolve around?", "list", None),
+        ("Haiku 4.5 的专业编程评测列了哪几项?", "list", None),  # items, not a count
+        ("Claude 3.5 Haiku 在企业里能用来做什么?", "list", None),
+        ("클로드 3.5 소네트 핵심 기술 세 가지만 정리해 주세요", "list", None),
+        ("How many benchmarks did Haiku 4.5 report?", "figure", "count"),
+    ],
+)
+def test_added_question_cues(question: str, qtype: str, figure: str | None, lex: Lexicon) -> None:
+    q = analyze(question, lex)
+    assert q.qtype == qtype
+    assert (q.figure.kind if q.figure else None) == figure
