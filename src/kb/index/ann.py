@@ -88,7 +88,8 @@ def read(path: Path, mmap: bool = True) -> faiss.Index:
 
 def stored_vectors(index: faiss.Index) -> np.ndarray:
     """The [ntotal, d] float32 vectors a flat (or HNSW-over-flat) index holds,
-    as a zero-copy view (no reconstruction)."""
+    as a zero-copy view (no reconstruction). The view does not keep ``index``
+    alive: hold a reference to the index for as long as the view is used."""
     inner = faiss.downcast_index(index)
     if isinstance(inner, faiss.IndexHNSW):
         inner = faiss.downcast_index(inner.storage)
