@@ -127,7 +127,7 @@ def question_vectors(count: int) -> np.ndarray:
     for i, p in enumerate(paragraphs()):
         if i % 7 == 0 and p.questions:
             qs.append(p.questions[-1])
-    s = Settings.load()
+    s = Settings.from_env()
     emb = load_embedder(s.model, cache_dir=s.model_cache_dir, variant=s.e5_variant)
     return np.ascontiguousarray(emb.encode_queries(qs[:count]), dtype=np.float32)
 

@@ -104,7 +104,7 @@ class QueryTimedHash(HashEmbedder):
         super().__init__(dim)
         from kb.index.embed import load_embedder
 
-        s = Settings.load()
+        s = Settings.from_env()
         self._real = load_embedder(s.model, cache_dir=s.model_cache_dir, variant=s.e5_variant)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
