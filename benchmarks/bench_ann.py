@@ -1,13 +1,20 @@
 """ANN vs exact search: recall@10 and search p50/p95 (one query at a time, FAISS
-on one thread as in kb/threads.py's query plan) of the index kb/index/ann.py
-builds, for random unit vectors and real sentence vectors of a built index.
+on one thread as in kb/threads.py's query plan) of the HNSW index
+kb/index/ann.py builds, for an efSearch sweep, on random or real vectors.
 
-    python benchmarks/bench_ann.py --sizes 10000,100000,1000000
-    python benchmarks/bench_ann.py --index /tmp/kb-1812-idx     # real vectors
+    # random unit vectors (the worst case for HNSW: no structure at all)
+    python benchmarks/bench_ann.py --sizes 10000,100000
+    # real e5 vectors of a built index (chunks + sentences), grown to each size
+    # by noisy copies, queried with real e5 question vectors
+    python benchmarks/bench_ann.py --index /tmp/kb-1812-idx --sizes 100000,1000000 \
+        --query-texts squad --ef 32,64,128,256
 
-Random 384-dim unit vectors are the hard case for HNSW (no cluster structure);
-real e5 vectors are easier. Queries are held-out vectors (random: fresh ones;
-real: the index's own vectors with a little noise).
+Real mode: the base is every chunk and sentence vector of the index; sizes above
+that are filled with copies of random base vectors plus isotropic Gaussian noise
+of norm ``--noise`` (0.5 gives a cosine of ~0.89 to the source), renormalized.
+Queries are e5 query vectors of real questions (``squad``: KorQuAD + CMRC dev
+questions via benchmarks/corpora.py; loads the embedder) or, with
+``--query-texts noise``, base vectors plus a little noise.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from kb.index import ann
 
 
@@ -29,31 +38,98 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def measure(base: np.ndarray, queries: np.ndarray, k: int = 10, ef: int = ann.EF_SEARCH) -> dict:
-    faiss.omp_set_num_threads(1)
+def _timed_search(idx: faiss.Index, queries: np.ndarray, k: int) -> tuple[list[float], list]:
+    times, found = [], []
+    for q in queries:
+        t = time.perf_counter()
+        _, ids = idx.search(q[None, :], k)
+        times.append((time.perf_counter() - t) * 1000)
+        found.append(ids[0])
+    return times, found
+
+
+def _stats(times: list[float]) -> dict[str, float]:
+    s = sorted(times)
+    return {
+        "p50_ms": round(statistics.median(s), 2),
+        "p95_ms": round(s[int(0.95 * (len(s) - 1))], 2),
+    }
+
+
+def measure(
+    base: np.ndarray,
+    queries: np.ndarray,
+    efs: list[int],
+    m: int = ann.HNSW_M,
+    ef_construction: int = ann.EF_CONSTRUCTION,
+    k: int = 10,
+    build_threads: int = 1,
+) -> dict[str, object]:
     n, d = base.shape
+    faiss.omp_set_num_threads(1)
     exact = faiss.IndexFlatIP(d)
     exact.add(base)
-    _, truth = exact.search(queries, k)
+    times, truth = _timed_search(exact, queries, k)
+    out: dict[str, object] = {"n": n, "dim": d, "M": m, "efConstruction": ef_construction}
+    out["flat"] = {"recall@10": 1.0, **_stats(times)}
+    faiss.omp_set_num_threads(build_threads)
     t = time.perf_counter()
-    index = ann.build(base, d, ann.AnnSpec("hnsw", f"HNSW{ann.HNSW_M},Flat", ef))
-    build_s = time.perf_counter() - t
-    out: dict[str, object] = {"n": n, "dim": d, "build_s": round(build_s, 1)}
-    for name, idx in (("flat", exact), ("hnsw", index)):
-        times, found = [], []
-        for q in queries:
-            t = time.perf_counter()
-            _, ids = idx.search(q[None, :], k)
-            times.append((time.perf_counter() - t) * 1000)
-            found.append(ids[0])
+    index = faiss.index_factory(d, f"HNSW{m},Flat", faiss.METRIC_INNER_PRODUCT)
+    hnsw = faiss.downcast_index(index)
+    hnsw.hnsw.efConstruction = ef_construction
+    index.add(base)
+    out["build_s"] = round(time.perf_counter() - t, 1)
+    out["build_threads"] = build_threads
+    faiss.omp_set_num_threads(1)
+    for ef in efs:
+        hnsw.hnsw.efSearch = ef
+        times, found = _timed_search(index, queries, k)
         recall = np.mean([len(set(f) & set(g)) / k for f, g in zip(found, truth, strict=True)])
-        times.sort()
-        out[name] = {
-            "recall@10": round(float(recall), 4),
-            "p50_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
-        }
+        out[f"hnsw_ef{ef}"] = {"recall@10": round(float(recall), 4), **_stats(times)}
     return out
+
+
+def real_base(index_dir: Path) -> np.ndarray:
+    from kb.index.layout import current_build
+
+    build = current_build(index_dir)
+    if build is None:
+        sys.exit(f"no index at {index_dir}")
+    indexes = [ann.read(build / f) for f in ("chunks.faiss", "sentences.faiss")]
+    # stored_vectors is a view into the index: copy while the index is alive
+    parts = [np.array(ann.stored_vectors(idx)) for idx in indexes]
+    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+def grow(base: np.ndarray, n: int, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """``base`` then ``n - len(base)`` noisy unit copies of random base rows."""
+    if n <= len(base):
+        return base[:n]
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    out[: len(base)] = base
+    step = 100_000
+    for start in range(len(base), n, step):
+        stop = min(n, start + step)
+        src = base[rng.integers(0, len(base), size=stop - start)]
+        z = rng.standard_normal(src.shape, dtype=np.float32)
+        z *= noise / np.sqrt(base.shape[1])
+        out[start:stop] = _unit(src + z)
+    return out
+
+
+def question_vectors(count: int) -> np.ndarray:
+    from corpora import paragraphs
+
+    from kb.models.embed import load_embedder
+    from kb.settings import Settings
+
+    qs: list[str] = []
+    for i, p in enumerate(paragraphs()):
+        if i % 7 == 0 and p.questions:
+            qs.append(p.questions[-1])
+    s = Settings.from_env()
+    emb = load_embedder(s.model, cache_dir=s.model_cache_dir, variant=s.e5_variant)
+    return np.ascontiguousarray(emb.encode_queries(qs[:count]), dtype=np.float32)
 
 
 def main() -> None:
@@ -61,25 +137,37 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--ef", type=int, default=ann.EF_SEARCH)
-    ap.add_argument("--index", type=Path, help="a built index: its sentence vectors")
+    ap.add_argument("--ef", default="32,64,128,256", help="efSearch values to sweep")
+    ap.add_argument("--m", type=int, default=ann.HNSW_M)
+    ap.add_argument("--ef-construction", type=int, default=ann.EF_CONSTRUCTION)
+    ap.add_argument("--build-threads", type=int, default=1)
+    ap.add_argument("--index", type=Path, help="a built index: real vectors")
+    ap.add_argument("--query-texts", choices=("squad", "noise"), default="squad")
+    ap.add_argument("--noise", type=float, default=0.5)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
+    efs = [int(x) for x in args.ef.split(",")]
+    kw = {"m": args.m, "ef_construction": args.ef_construction, "build_threads": args.build_threads}
+    sizes = [int(s) for s in args.sizes.split(",")]
     if args.index:
-        from kb.index.layout import current_build
-
-        build = current_build(args.index)
-        if build is None:
-            sys.exit(f"no index at {args.index}")
-        base = np.array(ann.stored_vectors(ann.read(build / "sentences.faiss")))
-        pick = rng.choice(len(base), size=min(args.queries, len(base)), replace=False)
-        queries = _unit(base[pick] + 0.05 * rng.standard_normal(base[pick].shape))
-        print(json.dumps({"vectors": "real sentences", **measure(base, queries, ef=args.ef)}))
+        base = real_base(args.index)
+        if args.query_texts == "squad":
+            queries = question_vectors(args.queries)
+        else:
+            pick = base[rng.choice(len(base), size=args.queries, replace=False)]
+            queries = _unit(pick + 0.05 * rng.standard_normal(pick.shape, dtype=np.float32))
+        for n in sizes or [len(base)]:
+            x = grow(base, n, args.noise, rng)
+            label = {
+                "vectors": f"real e5 ({len(base)}) + noisy copies",
+                "queries": args.query_texts,
+            }
+            print(json.dumps({**label, **measure(x, queries, efs, **kw)}), flush=True)
         return
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in sizes:
         base = _unit(rng.standard_normal((n, args.dim), dtype=np.float32))
         queries = _unit(rng.standard_normal((args.queries, args.dim), dtype=np.float32))
-        print(json.dumps({"vectors": "random", **measure(base, queries, ef=args.ef)}), flush=True)
+        print(json.dumps({"vectors": "random", **measure(base, queries, efs, **kw)}), flush=True)
 
 
 if __name__ == "__main__":

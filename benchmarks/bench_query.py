@@ -9,7 +9,8 @@ p50/p95, in a fresh process per thread setting.
 Each run measures ``KnowledgeBase.search`` (embedding, retrieval, fusion) with
 the query thread plan (kb/threads.py: one thread each) and with every library
 on all cores (``KB_QUERY_THREADS=<cores>``, what the libraries do by default).
-Set ``KB_E5_VARIANT`` (kb/models/e5_*.py) to time the non-bf16 path.
+Set ``KB_E5_VARIANT=fp32 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+ATEN_CPU_CAPABILITY=avx2`` to time the path of a CPU without bf16 (AVX2 only).
 """
 
 from __future__ import annotations
@@ -45,11 +46,14 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def run_once(args: argparse.Namespace) -> dict[str, object]:
+    import torch
+
     from kb import threads
     from kb.qa.service import KnowledgeBase
     from kb.settings import Settings
 
     qs = _questions(args)[: args.n]
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     kb = KnowledgeBase(Settings(index_dir=Path(args.index)))
     _ = kb.embedder, kb.second
@@ -57,20 +61,25 @@ def run_once(args: argparse.Namespace) -> dict[str, object]:
     t1 = time.perf_counter()
     kb.reload()
     t_open = time.perf_counter() - t1
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     kb.search(qs[0])
     t_first = time.perf_counter() - t2
-    times = []
+    first_cpu = time.process_time() - c2
+    times, cpu = [], []
     for q in qs[1:]:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         kb.search(q)
         times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
     return {
         "threads": threads.plan("query").to_dict(),
         "chunks": kb.index.manifest.counts.get("chunks"),
         "sentences": kb.index.manifest.counts.get("sentences"),
         "ann": kb.index.manifest.build.get("ann"),
-        "e5_variant": os.environ.get("KB_E5_VARIANT", "(default)"),
+        "runtime": str(getattr(kb.embedder, "runtime", "?")),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "(native)"),
+        "load1_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "models_s": round(t_models, 2),
         "open_s": round(t_open, 3),
         "first_search_s": round(t_first, 3),
@@ -78,6 +87,11 @@ def run_once(args: argparse.Namespace) -> dict[str, object]:
         "searches": len(times),
         "p50_ms": round(statistics.median(times), 1),
         "p95_ms": round(_pct(times, 0.95), 1),
+        # CPU seconds of this process per search (all its threads): on a loaded
+        # machine, with one thread, the closest proxy for idle-machine latency
+        "cpu_p50_ms": round(statistics.median(cpu), 1),
+        "cpu_p95_ms": round(_pct(cpu, 0.95), 1),
+        "first_search_cpu_s": round(first_cpu, 3),
     }
 
 

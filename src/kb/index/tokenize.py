@@ -205,7 +205,9 @@ class Tokenizer:
         """Load the morpheme analyzer now (about a second) rather than on the
         first Korean question."""
         if self.config.korean_morphemes:
-            KoreanMorphemes.analyzer()
+            # Kiwi() defers loading its model to the first analysis (~1-2 s):
+            # analyse one syllable so the first Korean question does not pay it
+            KoreanMorphemes.tokens("가")
 
     def normalize(self, text: str) -> str:
         text = unicodedata.normalize("NFKC", text).lower()

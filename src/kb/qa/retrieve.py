@@ -149,6 +149,12 @@ class HybridRetriever:
         self._vocab: dict[str, frozenset[str]] = {}
         self.threads = threads.configure("query")
         index.tokenizer.warm()
+        if self.second is not None:
+            set_threads = getattr(self.second, "set_threads", None)
+            if set_threads is not None:  # USE: one BLAS thread per query, as planned
+                set_threads(self.threads.blas)
+            # load its weights (~1.5 s) now, not at the first question
+            self.second.encode_queries(["warm up"])
 
     def doc_subject(self, doc_id: str) -> ModelName | None:
         """The model an article is about (computed once per article)."""
