@@ -6,7 +6,7 @@ statuses (429, 500, ...) returned first, one per request; ``delay`` sleeps befor
 answering (a timeout); ``key`` is the API key accepted (401 otherwise);
 ``malformed`` sends a body that is not a completion. Every request is recorded.
 Usable as a script too: ``python tests/llm_servers.py openai 8765 FILE`` serves the
-reply text in FILE (used by docs/notes-llm.md to try ``kb serve``).
+reply text in FILE (used by the README to try ``kb serve``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from kb import render
+from kb import cards
 from kb.models.embed import Embedder
 from kb.qa.answer import Answer
 from kb.qa.cite import Citation
@@ -32,7 +32,7 @@ NEW_ARTICLE = (
 @pytest.fixture(scope="module")
 def ui() -> ModuleType:
     """kb.ui, imported by the tests that use it (gradio is slow to import: the
-    fast tier's rendering tests need only kb.render)."""
+    fast tier's rendering tests need only kb.cards)."""
     from kb import ui as module
 
     return module
@@ -138,8 +138,8 @@ def _citation(**changes: object) -> Citation:
 def test_everything_is_escaped() -> None:
     c = _citation()
     answer = Answer("q <img src=x onerror=alert(1)>", "It is <b>x</b> [1]", [c], False, 0.9)
-    bubble = render.render_answer(answer)
-    panel = render.render_citations(answer)
+    bubble = cards.render_answer(answer)
+    panel = cards.render_citations(answer)
     for text in (bubble, panel):
         assert "<script>" not in text and "<b>" not in text and "<i>" not in text
         assert "<img" not in text
@@ -151,14 +151,14 @@ def test_everything_is_escaped() -> None:
 
 def test_quote_offsets_outside_passage_do_not_break_rendering() -> None:
     c = _citation(quote_start=5, quote_end=9)
-    out = render.highlight_passage(c)
+    out = cards.highlight_passage(c)
     assert "Intro &lt;b&gt;" in out and "<mark class='kb-quote'>" in out
 
 
 def test_abstained_answer_renders_no_passages() -> None:
     answer = Answer("q", load_lexicon().label("not_found", "ko"), [], True, 0.1)
-    assert load_lexicon().label("not_found", "ko") in render.render_answer(answer)
-    panel = render.render_citations(answer)
+    assert load_lexicon().label("not_found", "ko") in cards.render_answer(answer)
+    panel = cards.render_citations(answer)
     assert "kb-cite" not in panel.replace("kb-cites", "") and "<mark" not in panel
 
 

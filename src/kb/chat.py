@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from kb import render
+from kb import cards
 from kb.errors import KbError
 from kb.llm.stream import stream_ask
 from kb.qa.followup import AskResult, Resolved
@@ -58,8 +58,8 @@ def respond_stream(
     history = list(history or [])
     question = (message or "").strip()
     if not question:
-        history.append({"role": "assistant", "content": html.escape(render.EMPTY_PROMPT)})
-        yield history, render.NO_CITATIONS
+        history.append({"role": "assistant", "content": html.escape(cards.EMPTY_PROMPT)})
+        yield history, cards.NO_CITATIONS
         return
     history.append({"role": "user", "content": html.escape(question)})
     note = ""
@@ -70,7 +70,7 @@ def respond_stream(
                 note = standalone_note(item)
                 if note:
                     history.append({"role": "assistant", "content": note})
-                    yield history, render.NO_CITATIONS
+                    yield history, cards.NO_CITATIONS
             elif isinstance(item, str):
                 generated += item
                 bubble = (
@@ -80,16 +80,16 @@ def respond_stream(
                     history[-1] = {"role": "assistant", "content": bubble}
                 else:
                     history.append({"role": "assistant", "content": bubble})
-                yield history, render.NO_CITATIONS
+                yield history, cards.NO_CITATIONS
             elif isinstance(item, AskResult):
                 notice = getattr(item.answer, "notice", "")
                 warn = f"<div class='kb-warn'>⚠ {html.escape(notice)}</div>" if notice else ""
-                bubble = note + warn + render.render_answer(item.answer)
+                bubble = note + warn + cards.render_answer(item.answer)
                 if history[-1]["role"] == "assistant":
                     history[-1] = {"role": "assistant", "content": bubble}
                 else:
                     history.append({"role": "assistant", "content": bubble})
-                yield history, render.render_citations(item.answer)
+                yield history, cards.render_citations(item.answer)
     except _ERRORS as exc:
         history.append(
             {
@@ -97,4 +97,4 @@ def respond_stream(
                 "content": f"<div class='kb-abstain'>⚠ {html.escape(str(exc))}</div>",
             }
         )
-        yield history, render.NO_CITATIONS
+        yield history, cards.NO_CITATIONS

@@ -20,6 +20,15 @@ from typing import Any
 
 import gradio as gr
 
+from kb.cards import (
+    EMPTY_PROMPT,
+    EXAMPLES,
+    LANGUAGES,
+    NO_CITATIONS,
+    esc,
+    render_answer,
+    render_citations,
+)
 from kb.errors import KbError, UploadError
 from kb.index.build import BuildReport, Progress
 from kb.ingest.upload import (
@@ -30,15 +39,6 @@ from kb.ingest.upload import (
     validate_upload,
 )
 from kb.qa.service import KnowledgeBase
-from kb.render import (
-    EMPTY_PROMPT,
-    EXAMPLES,
-    LANGUAGES,
-    NO_CITATIONS,
-    esc,
-    render_answer,
-    render_citations,
-)
 
 log = logging.getLogger(__name__)
 

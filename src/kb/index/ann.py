@@ -5,7 +5,7 @@ Exact search over 384-dim vectors costs about 0.6 ms per 10k vectors on one core
 (6 ms at 100k, measured), so below the threshold (default 200,000) the flat index
 is both exact and fast; above it HNSW32 (efConstruction 80) with efSearch 256.
 On real e5 vectors grown with noisy copies and queried with real questions
-(benchmarks/bench_ann.py, docs/notes-speed.md) efSearch 128 gave recall@10 0.986
+(benchmarks/bench_ann.py, README "Speed and scale") efSearch 128 gave recall@10 0.986
 against exact search at 100k, 256 gave 0.998 at 1.4 ms. The kind and its
 parameters are recorded in the manifest (``build.ann``) and read back from the
 FAISS file itself.

@@ -8,7 +8,7 @@ it has a row per chunk or per sentence, and the text recipe that turns a chunk
 text, the manifest records each field it built (name, file, rows, recipe and
 the embedder's id, dim and runtime), and loading opens exactly the fields the
 manifest lists. Adding a field: a ``VectorField`` here, and its signal in the
-retriever (see docs/notes-refactor.md, "How to add a vector field").
+retriever (see the README, "How to add a vector field").
 """
 
 from __future__ import annotations
