@@ -55,7 +55,7 @@ def run_once(args: argparse.Namespace) -> dict[str, object]:
     qs = _questions(args)[: args.n]
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
-    kb = KnowledgeBase(Settings(index_dir=Path(args.index)))
+    kb = KnowledgeBase(Settings.from_env(index_dir=Path(args.index)))
     _ = kb.embedder, kb.second
     t_models = time.perf_counter() - t0
     t1 = time.perf_counter()

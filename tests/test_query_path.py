@@ -87,12 +87,15 @@ def test_ann_choice_by_size_and_recorded_kind(tmp_path):
     assert recall >= 0.95
 
 
-def test_ann_threshold_setting(monkeypatch):
-    monkeypatch.setenv("KB_ANN_THRESHOLD", "5")
-    assert ann.choose(5).kind == "hnsw"
-    monkeypatch.setenv("KB_ANN_THRESHOLD", "many")
-    with pytest.raises(ValueError, match="KB_ANN_THRESHOLD"):
-        ann.threshold()
+def test_ann_threshold_setting():
+    from kb.errors import SettingsError
+    from kb.settings import Settings
+
+    assert Settings.from_env({"KB_ANN_THRESHOLD": "5"}).ann_threshold == 5
+    assert ann.choose(5, Settings.from_env({"KB_ANN_THRESHOLD": "5"}).ann_threshold).kind == "hnsw"
+    assert ann.choose(5).kind == "flat"  # default threshold 200,000
+    with pytest.raises(SettingsError):
+        Settings(ann_threshold=0).validate()
 
 
 def _chunk(doc: str, lang: str, title: str, text: str, i: int) -> Chunk:
@@ -141,14 +144,17 @@ def test_candidate_helpers():
     assert scale(np.array([1.0]), 1.0, 1.0).tolist() == [0.0]
 
 
-def test_thread_plans(monkeypatch):
+def test_thread_plans():
+    from kb.errors import SettingsError
+    from kb.settings import Settings
+
     assert threads.plan("query") == threads.ThreadPlan("query", 1, 1, 1)
-    monkeypatch.setenv("KB_BUILD_THREADS", "2")
-    assert threads.plan("build").torch == 2 and threads.plan("build").faiss == 1
-    monkeypatch.setenv("KB_QUERY_THREADS", "0")
-    with pytest.raises(ValueError, match="KB_QUERY_THREADS"):
-        threads.plan("query")
-    monkeypatch.delenv("KB_QUERY_THREADS")
+    assert threads.plan("query", 2) == threads.ThreadPlan("query", 2, 2, 2)
+    built = Settings.from_env({"KB_BUILD_THREADS": "2"}).build_threads
+    assert threads.plan("build", built).torch == 2 and threads.plan("build", built).faiss == 1
+    assert threads.plan("build").torch == threads.cores()
+    with pytest.raises(SettingsError):
+        Settings.from_env({"KB_QUERY_THREADS": "0"})
     import torch
 
     before = torch.get_num_threads()

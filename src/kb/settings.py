@@ -65,6 +65,12 @@ class Settings:
     max_sentences_per_file: int = 2000
     host: str = "127.0.0.1"
     port: int = 7860
+    # threads (kb/threads.py): a query runs torch, FAISS and BLAS on this many
+    # threads; a build gives torch build_threads (0: every core) and the rest one
+    query_threads: int = 1
+    build_threads: int = 0
+    # vectors per index from which HNSW replaces exact (flat) search (index/ann.py)
+    ann_threshold: int = 200_000
     # generated answers (kb/llm/, issue 10): none (extractive only, the default),
     # openai (any OpenAI-compatible Chat Completions server: OpenAI, Ollama,
     # llama.cpp server, vLLM) or anthropic (the Messages API). The key falls back to
@@ -130,6 +136,11 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.query_threads < 1 or self.build_threads < 0 or self.ann_threshold < 1:
+            raise SettingsError(
+                "query_threads and ann_threshold must be at least 1, build_threads at least 0 "
+                "(0: every core)"
+            )
         if not 0 < self.max_repeat_share <= 1:
             raise SettingsError(
                 f"max_repeat_share must be above 0 and at most 1, got {self.max_repeat_share}"

@@ -7,9 +7,9 @@ computing (search p50 94 ms with the defaults, 41 ms with torch on one thread).
 * ``query`` (answering one question at a time): every library on one thread.
   A query is a short chain of small operations (one sentence through the
   encoder, a few hundred dot products); one thread each is fastest and leaves
-  the other cores to other requests (``KB_QUERY_THREADS`` overrides).
-* ``build`` (batch indexing): torch gets every core (``KB_BUILD_THREADS``
-  overrides), FAISS and BLAS one thread, since the embedder's matrix
+  the other cores to other requests (``Settings.query_threads``, ``KB_QUERY_THREADS``).
+* ``build`` (batch indexing): torch gets every core (``Settings.build_threads``,
+  ``KB_BUILD_THREADS``, overrides), FAISS and BLAS one thread, since the embedder's matrix
   products are where the time goes and the other pools would only compete.
 
 ``configure`` is idempotent and cheap; the numbers chosen are logged and
@@ -41,19 +41,6 @@ class ThreadPlan:
         return asdict(self)
 
 
-def _env_int(name: str) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1")
-    return value
-
-
 def cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -61,18 +48,21 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def plan(workload: Workload) -> ThreadPlan:
+def plan(workload: Workload, n: int = 0) -> ThreadPlan:
+    """The plan for ``workload``; ``n`` threads (Settings.query_threads /
+    build_threads), 0 for the default (one per query, every core for a build)."""
+    if n < 0:
+        raise ValueError(f"thread count must be at least 0, got {n}")
     if workload == "query":
-        n = _env_int("KB_QUERY_THREADS") or 1
+        n = n or 1
         return ThreadPlan("query", torch=n, faiss=n, blas=n)
-    n = _env_int("KB_BUILD_THREADS") or cores()
-    return ThreadPlan("build", torch=n, faiss=1, blas=1)
+    return ThreadPlan("build", torch=n or cores(), faiss=1, blas=1)
 
 
-def configure(workload: Workload) -> ThreadPlan:
+def configure(workload: Workload, n: int = 0) -> ThreadPlan:
     """Apply the plan for ``workload`` to torch, FAISS and BLAS (those loaded)."""
     global _blas_limit
-    chosen = plan(workload)
+    chosen = plan(workload, n)
     try:
         import torch
 

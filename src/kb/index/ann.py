@@ -1,5 +1,5 @@
 """Vector indexes chosen by size: exact inner-product search while it is fast
-enough, HNSW (FAISS index factory) beyond ``KB_ANN_THRESHOLD`` vectors.
+enough, HNSW (FAISS index factory) beyond ``Settings.ann_threshold`` (``KB_ANN_THRESHOLD``) vectors.
 
 Exact search over 384-dim vectors costs about 0.6 ms per 10k vectors on one core
 (6 ms at 100k, measured), so below the threshold (default 200,000) the flat index
@@ -14,7 +14,6 @@ FAISS file itself.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,17 +39,8 @@ class AnnSpec:
         return asdict(self)
 
 
-def threshold() -> int:
-    """Vector count from which HNSW replaces exact search (``KB_ANN_THRESHOLD``)."""
-    raw = os.environ.get("KB_ANN_THRESHOLD", "")
-    try:
-        return int(raw) if raw.strip() else DEFAULT_THRESHOLD
-    except ValueError:
-        raise ValueError(f"KB_ANN_THRESHOLD must be a whole number, not {raw!r}") from None
-
-
-def choose(n_vectors: int, limit: int | None = None) -> AnnSpec:
-    limit = threshold() if limit is None else limit
+def choose(n_vectors: int, limit: int = DEFAULT_THRESHOLD) -> AnnSpec:
+    """Flat below ``limit`` vectors (Settings.ann_threshold), HNSW from there."""
     if n_vectors < limit:
         return AnnSpec("flat", "Flat")
     return AnnSpec("hnsw", f"HNSW{HNSW_M},Flat", EF_SEARCH)

@@ -64,6 +64,8 @@ class BuildConfig:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     rebuild: bool = False  # nothing reused from earlier builds
     keep_builds: int = 1  # older builds kept for readers that still have them open
+    build_threads: int = 0  # torch threads while embedding (0: every core)
+    ann_threshold: int = ann.DEFAULT_THRESHOLD  # vectors from which HNSW replaces flat
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ def build_index(
     progress: Progress | None = None,
     keep_builds: int = 1,
     second: Embedder | None = None,
+    build_threads: int = 0,
+    ann_threshold: int = ann.DEFAULT_THRESHOLD,
 ) -> BuildReport:
     """Build (or update) the index for ``documents`` and switch to it atomically.
 
@@ -175,9 +179,16 @@ def build_index(
     another build holds the lock.
     """
     clock = _Clock()
-    config = BuildConfig(chunker, tokenizer_config or TokenizerConfig(), rebuild, keep_builds)
+    config = BuildConfig(
+        chunker,
+        tokenizer_config or TokenizerConfig(),
+        rebuild,
+        keep_builds,
+        build_threads,
+        ann_threshold,
+    )
     encoders = {"main": embedder} | ({"second": second} if second is not None else {})
-    threads.configure("build")  # torch on every core, FAISS/BLAS on one
+    threads.configure("build", config.build_threads)  # torch on every core, FAISS/BLAS on one
     with layout.build_lock(index_dir), layout.work_folder(index_dir) as (tmp, final):
         return _build_locked(
             documents, index_dir, encoders, config, skipped, progress, clock, tmp, final
@@ -302,7 +313,8 @@ def _write(
     write_chunks(tmp, chunks)
     for name, (matrix, _) in embedded.vectors.items():
         file = BY_NAME[name].file
-        faiss.write_index(ann.build(matrix, matrix.shape[1]), str(tmp / file))
+        spec = ann.choose(len(matrix), config.ann_threshold)
+        faiss.write_index(ann.build(matrix, matrix.shape[1], spec), str(tmp / file))
     rows = np.asarray([r for r, c in enumerate(chunks) for _ in c.sentences], dtype=np.int32)
     np.save(tmp / SENTENCE_CHUNK, rows, allow_pickle=False)
     chunk_vecs, sent_vecs = embedded.vectors[CHUNKS.name][0], embedded.vectors[SENTENCES.name][0]
@@ -340,9 +352,9 @@ def _write(
             "distinct_texts": embedded.distinct,
             "ingest": ingest_fingerprint(),
             "ann": {  # the vector index kinds (index/ann.py)
-                "chunks": ann.choose(len(chunks)).to_dict(),
-                "sentences": ann.choose(n_sentences).to_dict(),
-                "threshold": ann.threshold(),
+                "chunks": ann.choose(len(chunks), config.ann_threshold).to_dict(),
+                "sentences": ann.choose(n_sentences, config.ann_threshold).to_dict(),
+                "threshold": config.ann_threshold,
             },
             "derived": derived_info,
         },

@@ -53,6 +53,7 @@ class PipelineOptions:
     lexicon_dir: Path | None = None
     answer: bool = True
     check_features: bool = True
+    query_threads: int = 1  # torch/FAISS/BLAS threads per query (Settings.query_threads)
     weight_changes: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -61,6 +62,7 @@ class PipelineOptions:
             weights=dict(settings.weights),
             passages=settings.top_k,
             lexicon_dir=settings.corpus_dir,
+            query_threads=settings.query_threads,
         )
         return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -102,6 +104,7 @@ def build_pipeline(index: KnowledgeIndex, encoders: Encoders, options: PipelineO
         expand_query=options.expand_query,
         second=usable_second(index, encoders.second),
         lexicon=lexicon,
+        query_threads=options.query_threads,
     )
     answerer = None
     if options.answer:

@@ -113,6 +113,7 @@ class HybridRetriever:
         expand_query: bool = True,
         second: Embedder | None = None,
         lexicon: Lexicon | None = None,
+        query_threads: int = 1,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -147,7 +148,7 @@ class HybridRetriever:
         self.lexicon = lexicon or load_lexicon()
         self._subjects: dict[str, ModelName | None] = {}
         self._vocab: dict[str, frozenset[str]] = {}
-        self.threads = threads.configure("query")
+        self.threads = threads.configure("query", query_threads)
         index.tokenizer.warm()
         if self.second is not None:
             set_threads = getattr(self.second, "set_threads", None)

@@ -121,6 +121,8 @@ class KnowledgeBase:
             rebuild=rebuild,
             progress=progress,
             second=self.second,
+            build_threads=self.settings.build_threads,
+            ann_threshold=self.settings.ann_threshold,
         )
         self.reload()
         return report
