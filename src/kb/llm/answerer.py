@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from kb.ingest.document import Chunk
 from kb.llm.clients import ChatClient
@@ -58,16 +58,9 @@ def with_notice(
     model: str = "",
 ) -> GeneratedAnswer:
     """``answer`` (the extractive one) carrying why it replaced a generated answer."""
+    # every field of the extractive answer, so one added to Answer is never dropped here
     return GeneratedAnswer(
-        question=answer.question,
-        text=answer.text,
-        citations=answer.citations,
-        abstained=answer.abstained,
-        confidence=answer.confidence,
-        lead=answer.lead,
-        kind=answer.kind,
-        lang=answer.lang,
-        quotes=answer.quotes,
+        **{f.name: getattr(answer, f.name) for f in fields(Answer)},
         generated=generated,
         sentences=sentences or [],
         notice=notice,
