@@ -150,7 +150,7 @@ def _items(c: Candidate) -> list[str]:
     return [i for i in (clean_item(s.text) for s in c.block.items) if i]
 
 
-def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+def _whole_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     """The list (or table) whose sentences together score best, when they score at
     least ``LIST_SHARE`` of the best single candidate: its lead-in and items."""
     top = scored[0][0]
@@ -161,7 +161,12 @@ def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
         subject = subject_text(c.subject, q, lexicon)
         line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
         return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
-    return open_answer(q, scored, lexicon)
+    return None
+
+
+def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    """The best list whole, else the best sentence as an open answer."""
+    return _whole_list(q, scored, lexicon) or open_answer(q, scored, lexicon)
 
 
 def _sentence(c: Candidate) -> str:
@@ -223,5 +228,7 @@ def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
         and best.block.kind == "list"
     ):
         # the evidence is a lead-in or one item: the list says it whole
-        return list_answer(q, scored, lexicon)
+        whole = _whole_list(q, scored, lexicon)
+        if whole is not None:
+            return whole
     return _with_continuation(_sentence(best), best)
