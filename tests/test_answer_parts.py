@@ -23,7 +23,7 @@ from kb.qa.calibration import (
 from kb.qa.evidence import FEATURES, names_benchmark
 from kb.qa.figures import figures_in
 from kb.qa.lexicon import Lexicon, load_lexicon, merge
-from kb.qa.mentions import ModelName, find_mentions, subject_of
+from kb.qa.mentions import ModelName, find_mentions, subject_of, without_names
 from kb.qa.question import analyze, token_volumes
 from kb.qa.render import lead, money
 
@@ -66,6 +66,11 @@ def test_corpus_lexicon_is_merged_over_the_packaged_one(tmp_path: Path) -> None:
         ("{not json", "unreadable"),
         ('{"question_types": {"list": ["(unclosed"]}}', "bad regular expression"),
         ('{"model_families": "claude"}', "must be a list"),
+        (
+            '{"attributes": [{"name": "license", "cues": ["(unclosed"], "terms": []}]}',
+            "bad regular expression",
+        ),
+        ('{"attributes": [{"name": "license", "cues": []}]}', "wrong shape"),
     ],
 )
 def test_damaged_corpus_lexicon_is_one_clear_error(
@@ -358,3 +363,30 @@ def test_answer_keys_any_of_and_all_of() -> None:
     assert not contains_key(answer, [("73.3%", "72.7%")])
     assert contains_key(answer, [("haiku 4.5", "73.3%")])
     assert not contains_key(answer, [])
+
+
+def test_a_corpus_lexicon_adds_a_property(tmp_path: Path) -> None:
+    (tmp_path / "lexicon.json").write_text(
+        json.dumps(
+            {"attributes": [{"name": "license", "cues": ["\\blicen[cs]e"], "terms": ["license"]}]}
+        ),
+        encoding="utf-8",
+    )
+    lex = load_lexicon(tmp_path)
+    assert [a.name for a in lex.attributes][-1] == "license"
+    assert "context window" in {a.name for a in lex.attributes}  # the packaged ones stay
+    assert analyze("What does Claude 4 cost?", lex).attributes == ()
+    assert analyze("What license does Claude 4 use?", lex).attributes == ("license",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What does Claude Haiku 4.5 score on SWE-bench?", "What does score on SWE-bench?"),
+        ("클로드 3.5 하이쿠 가격은?", "가격은?"),
+        ("克劳德 Haiku 4.5 的价格", "的价格"),
+        ("no model here", "no model here"),
+    ],
+)
+def test_without_names_keeps_what_is_asked(text: str, expected: str) -> None:
+    assert without_names(text, load_lexicon()) == expected

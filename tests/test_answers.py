@@ -122,6 +122,10 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "What is GPT-4o mini's OSWorld score?",  # OSWorld: Haiku 4.5 and Sonnet 4 only
         "Claude Opus 4 的安全等级是多少?",  # ASL-2 is stated for Haiku 4.5 and 3.5 Sonnet
         "What is Claude 3.5 Haiku's price per million input tokens?",
+        # properties no article states (lexicon "attributes")
+        "Claude Haiku 4.5 的上下文窗口有多大?",
+        "클로드 4 파라미터 수는 몇 개인가요?",
+        "When is the knowledge cutoff of Claude Sonnet 4?",
     ],
 )
 def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:

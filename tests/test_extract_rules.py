@@ -188,3 +188,70 @@ def test_added_question_cues(question: str, qtype: str, figure: str | None, lex:
     q = analyze(question, lex)
     assert q.qtype == qtype
     assert (q.figure.kind if q.figure else None) == figure
+
+
+def test_a_close_runner_up_sentence_is_quoted_under_the_open_answer(lex: Lexicon) -> None:
+    raw = "Artifacts is a new system. It lets people edit results live.\n\nIt changes teamwork."
+    chunk = _chunk(
+        raw,
+        [
+            ("Artifacts is a new system.", "", -1),
+            ("It lets people edit results live.", "", -1),
+            ("It changes teamwork.", "", -1),
+        ],
+    )
+    q = analyze("What are artifacts for?", lex)
+    best, other = _cand(chunk, 2), _cand(chunk, 0)
+    # the runner-up has more than half the best share: both are shown, each cited
+    ex = open_answer(q, [(0.5, best), (0.3, other)], lex)
+    assert [c.sentence.text for c in ex.evidence] == [
+        "It changes teamwork.",
+        "Artifacts is a new system.",
+    ]
+    assert ex.also == 1 and ex.lead == "It changes teamwork."
+    # under half: the answer is the best sentence alone
+    ex = open_answer(q, [(0.7, best), (0.2, other)], lex)
+    assert [c.sentence.text for c in ex.evidence] == ["It changes teamwork."]
+    assert ex.also == 0
+    # the best sentence's own continuation is not shown twice
+    ex = open_answer(q, [(0.5, _cand(chunk, 0)), (0.45, _cand(chunk, 1))], lex)
+    assert [c.sentence.text for c in ex.evidence] == [
+        "Artifacts is a new system.",
+        "It lets people edit results live.",
+    ]
+    assert ex.also == 0
+
+
+@pytest.mark.parametrize(
+    ("question", "attribute"),
+    [
+        ("What is the context window size of Claude Haiku 4.5?", "context window"),
+        ("하이쿠 4.5 컨텍스트 윈도우는 몇 토큰이야?", "context window"),
+        ("Claude Haiku 4.5 的上下文窗口有多大?", "context window"),
+        ("클로드 3.5 소네트 파라미터 수는 몇 개야?", "parameters"),
+        ("What's the training data cutoff date for claude 3.5 haiku?", "training data"),
+        ("训练 Claude 4 用了多少张 GPU?", "training hardware"),
+        ("乐天用 Claude 4 重构的开源代码一共有多少行?", "lines of code"),
+    ],
+)
+def test_questions_about_a_property_name_it(question: str, attribute: str, lex: Lexicon) -> None:
+    assert analyze(question, lex).attributes == (attribute,)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Claude Haiku 4.5 能理解上下文并进行多轮交互吗?",  # context, not a context window
+        "What does Claude Haiku 4.5 score on SWE-bench Verified?",
+        "클로드 3.5 하이쿠는 언제 출시됐어?",
+    ],
+)
+def test_other_questions_name_no_property(question: str, lex: Lexicon) -> None:
+    assert analyze(question, lex).attributes == ()
+
+
+def test_a_property_is_stated_only_with_one_of_its_terms(lex: Lexicon) -> None:
+    window = next(a for a in lex.attributes if a.name == "context window")
+    assert window.stated_in("支持 200K 的上下文 窗口")  # spacing ignored
+    assert window.stated_in("The Context Window is 200K tokens.")
+    assert not window.stated_in("能够理解上下文并进行多轮交互")

@@ -8,6 +8,9 @@ A sentence is a candidate only if
   model the question names (a sibling's figure in the same sentence or table row
   does not count), and it names the benchmark the question names (in the sentence,
   its table row, its list's lead-in or its section);
+* for a question about a property that is no figure kind (lexicon "attributes":
+  context window, parameters, training data, ...), it (or its lead-in or section)
+  uses one of the property's terms;
 * it is not an instruction to a reader or an assistant (flagged at indexing).
 
 Features (all in [0, 1] or small ranges, see ``FEATURES``) feed the logistic answer
@@ -24,7 +27,7 @@ from kb.ingest.document import Block, Sentence
 from kb.qa.figures import Figure, figures_in, stated_subject
 from kb.qa.glossary import expand
 from kb.qa.lexicon import Lexicon
-from kb.qa.mentions import ModelName, find_mentions
+from kb.qa.mentions import ModelName, find_mentions, without_names
 from kb.qa.question import Question
 from kb.qa.retrieve import Hit, Retrieval
 
@@ -33,6 +36,8 @@ FEATURES = (
     "cosine_gap",  # how far below the best candidate's cosine
     "second",  # the second encoder's cosine (trained on translations: cross-lingual)
     "second_gap",  # how far below the best candidate's
+    "topic_second",  # the second encoder's cosine of the question without its model names
+    "topic_second_gap",  # how far below the best candidate's
     "block",  # best e5 cosine over the sentence's list or table (lead-in and items)
     "topic",  # share of the question's words (without names and figures) in the sentence
     "passage",  # the passage's fused retrieval score relative to the best passage
@@ -162,13 +167,7 @@ def _bigrams(text: str) -> set[str]:
 def topic_bigrams(text: str, lexicon: Lexicon) -> set[str]:
     """Character bigrams of ``text`` without its model names and numbers: what a
     sentence or question is about, beyond which model and which figure."""
-    kept = []
-    pos = 0
-    for m in find_mentions(text, lexicon):
-        kept.append(text[pos : m.start])
-        pos = m.end
-    kept.append(text[pos:])
-    return _bigrams(" ".join(kept))
+    return _bigrams(without_names(text, lexicon))
 
 
 class EvidenceFinder:
@@ -222,7 +221,7 @@ class EvidenceFinder:
                 )
                 if cand is not None:
                     out.append(cand)
-        for feature in ("cosine", "second"):
+        for feature in ("cosine", "second", "topic_second"):
             present = [c for c in out if feature in c.features]
             if present:
                 top = max(c.features[feature] for c in present)
@@ -298,6 +297,10 @@ class EvidenceFinder:
         where = " ".join(
             [text, block.lead.text if block is not None and block.lead else "", hit.chunk.section]
         )
+        if q.attributes and not all(
+            a.stated_in(where) for a in lex.attributes if a.name in q.attributes
+        ):
+            return None  # "context window": only a sentence that speaks of one answers
         if (
             q.qtype in ("figure", "arithmetic")
             and q.figure is not None
@@ -358,4 +361,7 @@ class EvidenceFinder:
         if pos < len(hit.second_scores):
             features["second"] = hit.second_scores[pos]
             features["second_gap"] = 0.0
+        if pos < len(hit.topic_scores):
+            features["topic_second"] = hit.topic_scores[pos]
+            features["topic_second_gap"] = 0.0
         return Candidate(hit, pos, sentence, block, subject, context, figures, owned, features)

@@ -81,7 +81,8 @@ class ExtractiveAnswerer:
                     cit = make_citation(n, c.hit.chunk, c.sentence)
                 citations.append(cit)
             numbers.append(n)
-        markers = " ".join(f"[{n}]" for n in dict.fromkeys(numbers))
+        main = len(numbers) - ex.also
+        markers = " ".join(f"[{n}]" for n in dict.fromkeys(numbers[:main]))
         lines = [f"{ex.lead} {markers}"]
         quotes: list[str] = []
         if ex.whole_block and ex.evidence[0].block is not None:
@@ -97,7 +98,12 @@ class ExtractiveAnswerer:
                     quotes.append(text)
                     lines.append(f"“{text}” [{n}]")
         else:
-            quotes.extend(dict.fromkeys(clean_item(c.sentence.text) for c in ex.evidence))
+            quotes.extend(dict.fromkeys(clean_item(c.sentence.text) for c in ex.evidence[:main]))
+            for c, n in zip(ex.evidence[main:], numbers[main:], strict=True):
+                text = clean_item(c.sentence.text)
+                if text not in quotes:
+                    quotes.append(text)
+                    lines.append(f"“{text}” [{n}]")
         return Answer(
             question=q.text,
             text="\n".join(lines),

@@ -38,6 +38,25 @@ class FigureKind:
 
 
 @dataclass(frozen=True)
+class Attribute:
+    """A property a question can ask about a model that is no figure kind (context
+    window, parameter count, training data): the words that ask for it, and the
+    terms a passage stating it would use. A question asking for it is answered only
+    from a sentence (or its list's lead-in or section) using one of the terms."""
+
+    name: str
+    cues: tuple[re.Pattern[str], ...]
+    terms: tuple[str, ...]  # compared lowercased, spaces ignored
+
+    def asked_by(self, question: str) -> bool:
+        return any(c.search(question) for c in self.cues)
+
+    def stated_in(self, text: str) -> bool:
+        squashed = "".join(text.lower().split())
+        return any("".join(t.lower().split()) in squashed for t in self.terms)
+
+
+@dataclass(frozen=True)
 class Lexicon:
     aliases: dict[str, str]
     families: frozenset[str]
@@ -65,6 +84,7 @@ class Lexicon:
     which_targets: dict[str, tuple[re.Pattern[str], ...]]
     skip_sections: tuple[str, ...]  # sections that state no facts (references)
     negation: tuple[re.Pattern[str], ...]  # "without tools", "도구 없이", "无工具"
+    attributes: tuple[Attribute, ...] = ()  # properties asked about that are no figure kind
 
     def negated(self, text: str) -> bool:
         return any(p.search(text) for p in self.negation)
@@ -167,6 +187,14 @@ def build(data: dict[str, Any]) -> Lexicon:
             quantity=_patterns(data.get("quantity", []), "quantity"),
             skip_sections=tuple(_words(data, "skip_sections")),
             negation=_patterns(data.get("negation", []), "negation"),
+            attributes=tuple(
+                Attribute(
+                    name=str(a["name"]),
+                    cues=_patterns(a["cues"], f"attributes.{a['name']}.cues"),
+                    terms=tuple(str(t) for t in a["terms"]),
+                )
+                for a in data.get("attributes", [])
+            ),
             which_targets={
                 str(k): _patterns(v, f"which_targets.{k}")
                 for k, v in data.get("which_targets", {}).items()

@@ -129,6 +129,17 @@ def _is_name_word(word: str, lexicon: Lexicon) -> bool:
     return bool(m) and m.group(1) not in lexicon.not_models  # type: ignore[union-attr]
 
 
+def without_names(text: str, lexicon: Lexicon) -> str:
+    """``text`` with its model names cut out: what it asks or says beyond which model
+    ("What does Claude Haiku 4.5 score on SWE-bench?" -> "What does score on SWE-bench?")."""
+    kept, pos = [], 0
+    for m in find_mentions(text, lexicon):
+        kept.append(text[pos : m.start])
+        pos = m.end
+    kept.append(text[pos:])
+    return " ".join(" ".join(kept).split())
+
+
 def find_mentions(text: str, lexicon: Lexicon) -> list[Mention]:
     """Model names in ``text`` with their spans, in order."""
     pattern = _token_pattern(tuple(lexicon.aliases))

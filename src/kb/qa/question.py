@@ -46,6 +46,8 @@ class Question:
     # the question's own words ask for the figure (a cue or a benchmark), rather than
     # its type implying one ("A vs B" is read as scores unless the text says otherwise)
     figure_asked: bool = True
+    # properties asked about that are no figure kind (lexicon "attributes" names)
+    attributes: tuple[str, ...] = ()
 
     @property
     def model(self) -> ModelName | None:
@@ -173,4 +175,5 @@ def analyze(text: str, lexicon: Lexicon) -> Question:
         benchmarks=benchmarks,
         volumes=token_volumes(text, lexicon) if qtype == "arithmetic" else {},
         figure_asked=figure_asked,
+        attributes=tuple(a.name for a in lexicon.attributes if a.asked_by(text)),
     )

@@ -44,7 +44,7 @@ from kb.qa.candidates import Depths, dot_rows, max_per_chunk, scale, sentence_ro
 from kb.qa.fuse import weighted_sum
 from kb.qa.glossary import expand
 from kb.qa.lexicon import Lexicon, load_lexicon
-from kb.qa.mentions import ModelName, subject_of
+from kb.qa.mentions import ModelName, subject_of, without_names
 
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4
@@ -63,6 +63,9 @@ class Hit:
     sentence_scores: tuple[float, ...] = ()
     # the same under the second encoder (empty: none)
     second_scores: tuple[float, ...] = ()
+    # the second encoder's cosine of the query without its model names and each
+    # sentence: what a sentence says about the topic asked, beyond the model named
+    topic_scores: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ class HybridRetriever:
                 pools.append(der.doc_chunks(int(d)))
         rows = np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in pools]))
         rows = rows[rows >= 0]
-        components, sims, second = self._components(query, qv, rows, far, lexical, entity)
+        components, sims, second, topic = self._components(query, qv, rows, far, lexical, entity)
         weights = {name: w for name, w in self.weights.items() if name in components}
         if not any(weights.values()):
             weights = {name: 1.0 for name in components}
@@ -250,6 +253,7 @@ class HybridRetriever:
                 scores={name: float(v[i]) for name, v in components.items()},
                 sentence_scores=tuple(float(x) for x in sims[i]) if sims else (),
                 second_scores=tuple(float(x) for x in second[i]) if second else (),
+                topic_scores=tuple(float(x) for x in topic[i]) if topic else (),
             )
             for r, i in enumerate(order)
         ]
@@ -266,13 +270,15 @@ class HybridRetriever:
         far: np.ndarray,
         lexical: SparseHits,
         entity: SparseHits | None,
-    ) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    ) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
         """Normalized signals of the candidate ``rows``, plus each candidate's
-        raw sentence cosines (e5 and second encoder; empty lists: none)."""
+        raw sentence cosines (e5, second encoder, second encoder for the query
+        without its model names; empty lists: none)."""
         der = self.derived
         components: dict[str, np.ndarray] = {}
         sims: list[np.ndarray] = []
         second: list[np.ndarray] = []
+        topic: list[np.ndarray] = []
         if qv is not None:
             # candidates first, then the least similar chunks (for the floors)
             both = np.concatenate([rows, far])
@@ -298,8 +304,12 @@ class HybridRetriever:
                 sims = np.split(raw, np.cumsum(counts)[:nc])[:nc] if nc else []
                 if self.second is not None and self.weights.get("second"):
                     assert self._second_store is not None
-                    q2 = self.second.encode_queries([query])[0].astype(np.float32)
+                    q2, qt = self.second.encode_queries(
+                        [query, without_names(query, self.lexicon)]
+                    ).astype(np.float32)
                     raw2 = dot_rows(self._second_store, srows, q2)
+                    rawt = dot_rows(self._second_store, srows, qt)
+                    topic = np.split(rawt, np.cumsum(counts)[:nc])[:nc] if nc else []
                     best2 = max_per_chunk(raw2, counts, float(raw2.min()))
                     components["second"] = scale(
                         best2[:nc], float(best2.min()), float(best2[:nc].max())
@@ -309,7 +319,7 @@ class HybridRetriever:
         if entity is not None:
             doc_rows = np.asarray(der.chunk_doc[rows], dtype=np.int64)
             components["entity"] = scale(entity.lookup(doc_rows), 0.0, entity.max)
-        return components, sims, second
+        return components, sims, second, topic
 
     def sentence_rows(self, chunk_row: int) -> range:
         return range(int(self.sentence_start[chunk_row]), int(self.sentence_start[chunk_row + 1]))

@@ -23,6 +23,9 @@ class Extracted:
     items: list[str] = field(default_factory=list)  # list items (cited with the first)
     whole_block: bool = False  # cite the first evidence's list block, not its sentence
     quote_in_lead: bool = False  # the lead is the evidence sentence itself
+    # how many of the last ``evidence`` entries are further quotes shown under the lead
+    # (a runner-up sentence the ranker scores nearly as high), not part of it
+    also: int = 0
 
 
 def clean_item(text: str) -> str:

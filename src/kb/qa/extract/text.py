@@ -114,6 +114,7 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
 # a list answers a list question when its sentences together hold at least this
 # share of the best single candidate's (0.5 tried: lists lost to a matching intro)
 LIST_SHARE = 0.3
+RUNNER_UP_SHARE = 0.5
 
 
 def list_blocks(
@@ -231,4 +232,23 @@ def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
         whole = _whole_list(q, scored, lexicon)
         if whole is not None:
             return whole
-    return _with_continuation(_sentence(best), best)
+    return with_runner_up(_with_continuation(_sentence(best), best), scored)
+
+
+def with_runner_up(ex: Extracted, scored: Scored) -> Extracted:
+    """``ex`` plus the next-best sentence as a second quote when the ranker gives it
+    at least ``RUNNER_UP_SHARE`` of the best one's share: an open question's answer
+    is often in one of two sentences the ranker cannot tell apart, and showing both
+    (each cited) is better than guessing."""
+    top = scored[0][0]
+    taken = {(c.chunk_id, c.sentence.start) for c in ex.evidence}
+    texts = {clean_item(c.sentence.text) for c in ex.evidence}
+    for p, c in scored[1:]:
+        if p < RUNNER_UP_SHARE * top:
+            break
+        if (c.chunk_id, c.sentence.start) in taken or clean_item(c.sentence.text) in texts:
+            continue
+        if c.sentence.role in ("row", "header"):
+            continue
+        return dataclasses.replace(ex, evidence=[*ex.evidence, c], also=1)
+    return ex
