@@ -255,3 +255,41 @@ def test_a_property_is_stated_only_with_one_of_its_terms(lex: Lexicon) -> None:
     assert window.stated_in("支持 200K 的上下文 窗口")  # spacing ignored
     assert window.stated_in("The Context Window is 200K tokens.")
     assert not window.stated_in("能够理解上下文并进行多轮交互")
+
+
+def _outline_chunk() -> tuple[Chunk, Block]:
+    raw = "2. Main hurdles\n① Data volume\nMuch data.\n② Task balance\nMany tasks."
+    lead = Sentence(0, 15, "2. Main hurdles", "lead", 0)
+    items = (
+        Sentence(16, 29, "① Data volume", "item", 0),
+        Sentence(41, 55, "② Task balance", "item", 0),
+    )
+    block = Block("outline", "S", 0, 55, raw[:55], lead, None, items)
+    chunk = _chunk(
+        raw,
+        [
+            ("2. Main hurdles", "lead", 0),
+            ("① Data volume", "item", 0),
+            ("Much data.", "", -1),
+            ("② Task balance", "item", 0),
+            ("Many tasks.", "", -1),
+        ],
+        (block,),
+    )
+    return chunk, block
+
+
+def test_an_outline_answers_whole_when_its_lead_or_two_headings_match(lex: Lexicon) -> None:
+    chunk, _ = _outline_chunk()
+    q = analyze("List the main hurdles.", lex)
+    # the parent heading matches: the outline is the answer, its headings the items
+    ex = list_answer(q, [(0.6, _cand(chunk, 0)), (0.4, _cand(chunk, 2))], lex)
+    assert ex.whole_block and ex.items == ["Data volume", "Task balance"]
+    # two headings match
+    scored = [(0.4, _cand(chunk, 1)), (0.3, _cand(chunk, 3)), (0.3, _cand(chunk, 2))]
+    ex = list_answer(q, scored, lex)
+    assert ex.whole_block
+    # one heading alone asks about its own section: the heading and the text under it
+    ex = list_answer(q, [(0.8, _cand(chunk, 3)), (0.2, _cand(chunk, 2))], lex)
+    assert not ex.whole_block
+    assert [c.sentence.text for c in ex.evidence][:2] == ["② Task balance", "Many tasks."]

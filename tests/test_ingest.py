@@ -150,3 +150,43 @@ def test_sentence_splitting_knows_cjk_sentence_ends() -> None:
     text = "第一句话。第二句话！Third sentence here. 넷째 문장입니다?"
     parts = [text[s:e] for s, e in split_sentences(text)]
     assert parts == ["第一句话。", "第二句话！", "Third sentence here.", "넷째 문장입니다?"]
+
+
+def test_a_run_of_circled_headings_is_one_outline_led_by_its_parent(tmp_path: Path) -> None:
+    (tmp_path / "report.ko.txt").write_text(
+        "보고서\n\n1. 개요\n\n개요 문단입니다.\n\n2. 주요 도전 과제\n\n여러 난관이 있었습니다.\n\n"
+        "① 데이터 처리\n\n- 데이터가 많습니다.\n\n② 작업 균형\n\n- 작업이 많습니다.\n\n"
+        "③ 안전성 확보\n\n- 안전이 중요합니다.\n\n3. 결론\n\n끝입니다.\n",
+        encoding="utf-8",
+    )
+    docs, _ = load_corpus(tmp_path)
+    chunks = chunk_document(docs[0], ChunkerConfig(700, 100))
+    outlines = {b for c in chunks for b in c.blocks if b.kind == "outline"}
+    assert len(outlines) == 1
+    (outline,) = outlines
+    assert outline.lead is not None and outline.lead.text == "2. 주요 도전 과제"
+    assert [s.text for s in outline.items] == ["① 데이터 처리", "② 작업 균형", "③ 안전성 확보"]
+    text = docs[0].text
+    assert all(text[s.start : s.end] == s.text for s in outline.items)  # file offsets
+    roles = {s.text: s.role for c in chunks for s in c.sentences}
+    assert roles["① 데이터 처리"] == "item"
+    assert roles["주요 도전 과제"] == "lead"  # the sentence drops the section number
+    assert roles["- 데이터가 많습니다."] == ""  # the text under a heading is no item
+
+
+def test_the_real_report_has_its_numbered_sections_as_outlines() -> None:
+    docs, _ = load_corpus(CORPUS)
+    report = next(d for d in docs if d.doc_id == "claude-3.5-sonnet-report.ko")
+    chunks = chunk_document(report, ChunkerConfig(700, 100))
+    leads = {
+        b.lead.text: [s.text for s in b.items]
+        for c in chunks
+        for b in c.blocks
+        if b.kind == "outline" and b.lead is not None
+    }
+    assert leads["2. Claude 3.5 Sonnet 구현의 주요 도전 과제"] == [
+        "① 방대한 데이터 처리의 효율성",
+        "② 다양한 작업 간 균형 유지",
+        "③ 안전성과 윤리성 확보",
+    ]
+    assert len(leads) == 6
