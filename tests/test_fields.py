@@ -5,7 +5,9 @@ format is refused with the rebuild hint. Unit tier: fake embedders."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -76,19 +78,39 @@ def test_fields_texts_follow_rows() -> None:
         assert len(f.texts(chunks)) == n
 
 
-def _manifest(index: Path) -> tuple[Path, dict[str, object]]:
+def _manifest(index: Path) -> tuple[Path, dict[str, Any]]:
     path = current_build(index) / "manifest.json"  # type: ignore[operator]
     return path, json.loads(path.read_text("utf-8"))
 
 
-def test_an_older_format_is_refused_with_the_rebuild_hint(tmp_path: Path) -> None:
+def _format_3(raw: dict[str, Any]) -> dict[str, Any]:
+    """What a format-3 index looked like: no field list, the second encoder apart."""
+    old = {k: v for k, v in raw.items() if k != "fields"}
+    old.update(format_version=3, embed_recipe="{prompt}{title}", second_model={})
+    return old
+
+
+def _format_4(raw: dict[str, Any]) -> dict[str, Any]:
+    """What a format-4 index looked like: no weights id in its model records."""
+    model = {k: v for k, v in raw["model"].items() if k != "weights"}
+    fields = [
+        {**f, "embedder": {k: v for k, v in f["embedder"].items() if k != "weights"}}
+        for f in raw["fields"]
+    ]
+    return {**raw, "format_version": 4, "model": model, "fields": fields}
+
+
+@pytest.mark.parametrize("older", [_format_3, _format_4])
+def test_an_older_format_is_refused_with_the_rebuild_hint(
+    tmp_path: Path, older: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
     _build(tmp_path / "idx")
     path, raw = _manifest(tmp_path / "idx")
-    # what a format-3 index looked like: no field list, the second encoder apart
-    old = {k: v for k, v in raw.items() if k != "fields"}
-    old.update(format_version=FORMAT_VERSION - 1, embed_recipe="{prompt}{title}", second_model={})
+    assert FORMAT_VERSION == 5 and raw["model"]["weights"]
+    old = older(raw)
     path.write_text(json.dumps(old), encoding="utf-8")
-    with pytest.raises(BadIndexError, match="format version 3") as err:
+    version = old["format_version"]
+    with pytest.raises(BadIndexError, match=f"format version {version}, this kb reads 5") as err:
         load_index(tmp_path / "idx")
     assert REBUILD_HINT in str(err.value)
     # and a rebuild makes it readable again

@@ -20,7 +20,8 @@ from typing import Any, TextIO
 
 from kb.errors import BuildLocked, ConversionError, CorpusError, KbError, ModelError, QueryError
 from kb.index.build import BuildReport, Progress
-from kb.qa.service import KnowledgeBase, check_query, ensure_index
+from kb.models.loaded import Models
+from kb.qa.service import KnowledgeBase, check_query, ensure_index, model_spec
 from kb.settings import Settings
 
 log = logging.getLogger("kb")
@@ -180,7 +181,7 @@ def cmd_index(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         local = kb.embedder
         ray = ray_embedder(local, kb.settings.model, kb.settings.batch_size, args.ray)
         try:
-            kb = KnowledgeBase(kb.settings, embedder=ray, mode=kb.mode)
+            kb = KnowledgeBase(kb.settings, mode=kb.mode, models=kb.models.with_embedder(ray))
             return _index_once(kb, args, out)
         finally:
             ray.close()
@@ -347,8 +348,14 @@ def cmd_model(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def main(
-    argv: Sequence[str] | None = None, out: TextIO | None = None, stdin: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    stdin: TextIO | None = None,
+    models: Models | None = None,
 ) -> int:
+    """Run one command. ``models``: models this process already loaded (tests pass
+    theirs), used when the command's settings name the same ones; else the
+    command's KnowledgeBase loads its own (once, for the whole process)."""
     out = out or sys.stdout
     stdin = stdin or sys.stdin
     args = build_parser().parse_args(argv)
@@ -360,7 +367,10 @@ def main(
         for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "httpx"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
-        kb = KnowledgeBase(_settings(args))
+        settings = _settings(args)
+        if models is not None and models.spec != model_spec(settings):
+            models = None
+        kb = KnowledgeBase(settings, models=models)
         if args.command == "index":
             return cmd_index(kb, args, out)
         if args.command == "search":

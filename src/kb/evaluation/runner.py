@@ -137,6 +137,7 @@ class NullEmbedder:
     still gets (constant, meaningless) vectors, so building costs no embedding."""
 
     model_id = "none:lexical-only"
+    weights_id = "none:lexical-only"
     dim = 8
     prompts: dict[str, str] = {"query": "", "passage": ""}  # noqa: RUF012
 
@@ -210,7 +211,7 @@ def prepare_index(
     model_name = "lexical-only" if isinstance(embedder, NullEmbedder) else settings.model
     index_dir = index_dir_for(evalset, settings, model_name, work_dir, chunker)
     report = build_index(docs, index_dir, embedder, chunker, progress=progress, second=second)
-    index = load_index(index_dir, embedder.model_id)
+    index = load_index(index_dir, embedder)
     info = IndexInfo(
         path=str(index_dir),
         seconds=report.seconds,
