@@ -31,6 +31,7 @@ from kb.index.load import load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
 from kb.models.embed import Embedder
+from kb.models.korean import KoreanMorphemes
 from kb.models.loaded import Models
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,7 +188,7 @@ def test_failure_at_any_step_keeps_previous_build(
 
 
 def test_readers_never_see_a_half_written_index(
-    indexed: tuple[Path, Path], embedder: Embedder
+    indexed: tuple[Path, Path], embedder: Embedder, analyzer: KoreanMorphemes
 ) -> None:
     corpus, index = indexed
     stop = threading.Event()
@@ -197,7 +198,7 @@ def test_readers_never_see_a_half_written_index(
     def reader() -> None:
         while not stop.is_set():
             try:
-                idx = load_index(index, embedder.model_id)
+                idx = load_index(index, embedder, analyzer)
                 assert len(idx.chunks) == idx.chunk_vectors.ntotal == idx.bm25.n_docs
                 loads.append(idx.manifest.counts["documents"])
             except (BadIndexError, AssertionError) as exc:
@@ -211,7 +212,7 @@ def test_readers_never_see_a_half_written_index(
         for i in range(6):  # renames: new builds, nothing to embed
             os.rename(corpus / names[i % 2], corpus / names[(i + 1) % 2])
             docs, _ = load_corpus(corpus)
-            report = build_index(docs, index, embedder, ChunkerConfig())
+            report = build_index(docs, index, embedder, ChunkerConfig(), analyzer=analyzer)
             assert report.chunks_embedded == 0
     finally:
         stop.set()

@@ -33,8 +33,8 @@ def _edit_manifest(build: Path, **changes: object) -> None:
     path = build / "manifest.json"
     manifest = json.loads(path.read_text("utf-8"))
     for key, value in changes.items():
-        if key == "model_id":
-            manifest["model"]["id"] = value
+        if key.startswith("model_"):  # model_id, model_weights
+            manifest["model"][key.removeprefix("model_")] = value
         else:
             manifest[key] = value
     path.write_text(json.dumps(manifest), encoding="utf-8")
@@ -56,7 +56,10 @@ DAMAGE: dict[str, tuple[Callable[[Path], object], str]] = {
         lambda b: (b / "manifest.json").write_text("[1, 2]", encoding="utf-8"),
         "damaged",
     ),
-    "wrong model": (lambda b: _edit_manifest(b, model_id="st:some-other-model"), "model"),
+    "other weights": (
+        lambda b: _edit_manifest(b, model_id="st:some-model", model_weights="files:other"),
+        "built with model 'st:some-model'",
+    ),
     "unknown format version": (lambda b: _edit_manifest(b, format_version=99), "format version"),
     "counts differ": (
         lambda b: _edit_manifest(b, counts={"chunks": 1, "documents": 3, "sentences": 1}),
