@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_corpora import article_paragraphs, write_articles
 
 from kb.index.build import build_index
-from kb.index.tokenize import KoreanMorphemes
 from kb.ingest.load import load_corpus
 from kb.models.embed import ConvertedE5Embedder, DelegatingEmbedder, Embedder
+from kb.models.korean import KoreanMorphemes
 from kb.models.second_encoder import load_second_encoder
 from kb.qa.service import chunker_config
 from kb.settings import Settings
@@ -86,7 +86,9 @@ def engine_seconds(paragraphs: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def build_once(folder: Path, embedder: Embedder, second: Embedder | None) -> dict[str, Any]:
+def build_once(
+    folder: Path, embedder: Embedder, second: Embedder | None, analyzer: KoreanMorphemes
+) -> dict[str, Any]:
     settings = Settings(corpus_dir=folder, index_dir=folder.parent / f"{folder.name}-index")
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     seconds: dict[str, float] = {}
@@ -108,6 +110,7 @@ def build_once(folder: Path, embedder: Embedder, second: Embedder | None) -> dic
         rebuild=True,
         progress=progress,
         second=second,
+        analyzer=analyzer,
     )
     total = time.perf_counter() - t0
     return {
@@ -131,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     t0 = time.perf_counter()
-    KoreanMorphemes.tokens("한국어 형태소 분석기 시작")
+    analyzer = KoreanMorphemes()
+    analyzer.tokens("한국어 형태소 분석기 시작")
     kiwi_start = time.perf_counter() - t0
     t0 = time.perf_counter()
     second = None if args.no_second else load_second_encoder("use3")
@@ -152,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 emb = ConvertedE5Embedder(variant=variant)
                 emb.encode_passages(["warm up"])
                 load_s = time.perf_counter() - t0
-                run = build_once(folder, emb, second)
+                run = build_once(folder, emb, second, analyzer)
                 run.update(
                     corpus=corpus,
                     variant=variant,

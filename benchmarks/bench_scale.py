@@ -74,6 +74,10 @@ class HashEmbedder:
         return self._dim
 
     @property
+    def weights_id(self) -> str:
+        return self.model_id  # no weights: the hash recipe is the identity
+
+    @property
     def prompts(self) -> dict[str, str]:
         return {"query": "", "passage": ""}
 

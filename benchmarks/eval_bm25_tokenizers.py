@@ -19,7 +19,8 @@ import numpy as np
 from kb.evaluation.datasets import load_squad
 from kb.evaluation.metrics import evaluate
 from kb.index.lexical import BM25Index, BM25Params
-from kb.index.tokenize import MORPHEME_PREFIX, Tokenizer, TokenizerConfig
+from kb.index.tokenize import Tokenizer, TokenizerConfig
+from kb.models.korean import MORPHEME_PREFIX
 
 path = Path(sys.argv[1])
 limit = int(sys.argv[2]) if len(sys.argv) > 2 else None

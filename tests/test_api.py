@@ -83,7 +83,7 @@ def llm_base(corpus_kb: KnowledgeBase, llm: ScriptedLLM) -> Iterator[str]:
     settings = corpus_kb.settings.replace(
         llm="openai", llm_base_url=llm.base_url, llm_api_key="test-key", llm_model="scripted"
     )
-    kb = KnowledgeBase(settings, embedder=corpus_kb.embedder)
+    kb = KnowledgeBase(settings, models=corpus_kb.models)
     yield from _serve(kb)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kb.evaluation.load import run_load
-from kb.models.embed import Embedder
+from kb.models.loaded import Models
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 
@@ -23,11 +23,11 @@ QUESTIONS = [
 
 
 @pytest.mark.integration
-def test_load_during_rebuild(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_load_during_rebuild(tiny_corpus: Path, tmp_path: Path, models: Models) -> None:
     settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index")
-    kb = KnowledgeBase(settings, embedder=embedder)
+    kb = KnowledgeBase(settings, models=models)
     kb.build()
-    builder = KnowledgeBase(settings, embedder=embedder)
+    builder = KnowledgeBase(settings, models=models)
     questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(200)]
     report = run_load(kb, builder, questions, clients=20, rebuild_after=20)
     assert report.requests == 200

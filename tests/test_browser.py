@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kb.models.embed import Embedder
+from kb.models.loaded import Models
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 
@@ -50,7 +50,7 @@ def _free_port() -> int:
 def app_url(corpus_kb: KnowledgeBase) -> Iterator[str]:
     """The app on a free 127.0.0.1 port, in this process (background server thread)."""
     settings = corpus_kb.settings.replace(host="127.0.0.1", port=_free_port())
-    kb = KnowledgeBase(settings, embedder=corpus_kb.embedder)
+    kb = KnowledgeBase(settings, models=corpus_kb.models)
     from kb import ui  # gradio: imported by the browser tier only
 
     demo = ui.launch(kb, prevent_thread_lock=True)
@@ -100,10 +100,10 @@ def page(browser: Any, app_url: str) -> Iterator[Any]:
 
 
 @pytest.fixture()
-def tiny_app_url(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> Iterator[str]:
+def tiny_app_url(tiny_corpus: Path, tmp_path: Path, models: Models) -> Iterator[str]:
     """A writable app over the tiny fixture corpus (for uploads)."""
     settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", port=_free_port())
-    kb = KnowledgeBase(settings, embedder=embedder)
+    kb = KnowledgeBase(settings, models=models)
     kb.build()
     from kb import ui  # gradio: imported by the browser tier only
 

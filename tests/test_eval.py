@@ -46,6 +46,7 @@ class HashEmbedder:
 
     dim = 64
     model_id = "test:hash-bigrams"
+    weights_id = "test:hash-bigrams"
     prompts: ClassVar[dict[str, str]] = {"query": "", "passage": ""}
 
     def _vec(self, text: str) -> np.ndarray:

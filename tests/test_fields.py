@@ -5,7 +5,9 @@ format is refused with the rebuild hint. Unit tier: fake embedders."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,18 +21,28 @@ from kb.index.load import load_index
 from kb.index.manifest import FORMAT_VERSION, REBUILD_HINT
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
+from kb.models.korean import KoreanMorphemes
 
 
-def _build(index: Path, second: FakeEmbedder | None = None, rebuild: bool = False):  # type: ignore[no-untyped-def]
+def _build(  # type: ignore[no-untyped-def]
+    index: Path,
+    analyzer: KoreanMorphemes,
+    second: FakeEmbedder | None = None,
+    rebuild: bool = False,
+):
     docs, _ = load_corpus(FIXTURES / "tiny")
     main = FakeEmbedder()
-    return build_index(docs, index, main, ChunkerConfig(), second=second, rebuild=rebuild)
+    return build_index(
+        docs, index, main, ChunkerConfig(), second=second, rebuild=rebuild, analyzer=analyzer
+    )
 
 
-def test_every_field_is_built_recorded_and_loaded(tmp_path: Path) -> None:
+def test_every_field_is_built_recorded_and_loaded(
+    analyzer: KoreanMorphemes, tmp_path: Path
+) -> None:
     second = FakeEmbedder(dim=16, model_id="fake:second-16")
-    report = _build(tmp_path / "idx", second)
-    index = load_index(tmp_path / "idx")
+    report = _build(tmp_path / "idx", analyzer, second)
+    index = load_index(tmp_path / "idx", analyzer=analyzer)
     records = index.manifest.field_records()
     assert [f["name"] for f in index.manifest.fields] == [f.name for f in FIELDS]
     n_sent = sum(len(c.sentences) for c in index.chunks)
@@ -52,14 +64,16 @@ def test_every_field_is_built_recorded_and_loaded(tmp_path: Path) -> None:
     np.testing.assert_allclose(got, want, atol=1e-6)
     assert report.chunks_embedded > 0 and report.chunks_reused == 0
     # unchanged corpus: every field comes from the cache
-    again = _build(tmp_path / "idx", second)
+    again = _build(tmp_path / "idx", analyzer, second)
     assert again.chunks_embedded == 0 and again.chunks_reused == report.chunks_embedded
 
 
-def test_without_the_second_encoder_its_field_is_absent(tmp_path: Path) -> None:
-    _build(tmp_path / "idx", FakeEmbedder(dim=16, model_id="fake:second-16"))
-    report = _build(tmp_path / "idx")  # the second encoder turned off
-    index = load_index(tmp_path / "idx")
+def test_without_the_second_encoder_its_field_is_absent(
+    analyzer: KoreanMorphemes, tmp_path: Path
+) -> None:
+    _build(tmp_path / "idx", analyzer, FakeEmbedder(dim=16, model_id="fake:second-16"))
+    report = _build(tmp_path / "idx", analyzer)  # the second encoder turned off
+    index = load_index(tmp_path / "idx", analyzer=analyzer)
     assert index.second_vectors is None and "second_sentences" not in index.vectors
     assert index.manifest.embedder_of("second_sentences") == {}
     assert report.chunks_embedded == 0  # the main fields still come from the cache
@@ -76,29 +90,51 @@ def test_fields_texts_follow_rows() -> None:
         assert len(f.texts(chunks)) == n
 
 
-def _manifest(index: Path) -> tuple[Path, dict[str, object]]:
+def _manifest(index: Path) -> tuple[Path, dict[str, Any]]:
     path = current_build(index) / "manifest.json"  # type: ignore[operator]
     return path, json.loads(path.read_text("utf-8"))
 
 
-def test_an_older_format_is_refused_with_the_rebuild_hint(tmp_path: Path) -> None:
-    _build(tmp_path / "idx")
-    path, raw = _manifest(tmp_path / "idx")
-    # what a format-3 index looked like: no field list, the second encoder apart
+def _format_3(raw: dict[str, Any]) -> dict[str, Any]:
+    """What a format-3 index looked like: no field list, the second encoder apart."""
     old = {k: v for k, v in raw.items() if k != "fields"}
-    old.update(format_version=FORMAT_VERSION - 1, embed_recipe="{prompt}{title}", second_model={})
+    old.update(format_version=3, embed_recipe="{prompt}{title}", second_model={})
+    return old
+
+
+def _format_4(raw: dict[str, Any]) -> dict[str, Any]:
+    """What a format-4 index looked like: no weights id in its model records."""
+    model = {k: v for k, v in raw["model"].items() if k != "weights"}
+    fields = [
+        {**f, "embedder": {k: v for k, v in f["embedder"].items() if k != "weights"}}
+        for f in raw["fields"]
+    ]
+    return {**raw, "format_version": 4, "model": model, "fields": fields}
+
+
+@pytest.mark.parametrize("older", [_format_3, _format_4])
+def test_an_older_format_is_refused_with_the_rebuild_hint(
+    analyzer: KoreanMorphemes, tmp_path: Path, older: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    _build(tmp_path / "idx", analyzer)
+    path, raw = _manifest(tmp_path / "idx")
+    assert FORMAT_VERSION == 5 and raw["model"]["weights"]
+    old = older(raw)
     path.write_text(json.dumps(old), encoding="utf-8")
-    with pytest.raises(BadIndexError, match="format version 3") as err:
-        load_index(tmp_path / "idx")
+    version = old["format_version"]
+    with pytest.raises(BadIndexError, match=f"format version {version}, this kb reads 5") as err:
+        load_index(tmp_path / "idx", analyzer=analyzer)
     assert REBUILD_HINT in str(err.value)
     # and a rebuild makes it readable again
-    _build(tmp_path / "idx", rebuild=True)
-    assert load_index(tmp_path / "idx").manifest.format_version == FORMAT_VERSION
+    _build(tmp_path / "idx", analyzer, rebuild=True)
+    assert load_index(tmp_path / "idx", analyzer=analyzer).manifest.format_version == FORMAT_VERSION
 
 
 @pytest.mark.parametrize("damage", ["unknown field", "count differs", "field missing"])
-def test_a_field_list_that_does_not_match_the_files_is_refused(tmp_path: Path, damage: str) -> None:
-    _build(tmp_path / "idx")
+def test_a_field_list_that_does_not_match_the_files_is_refused(
+    analyzer: KoreanMorphemes, tmp_path: Path, damage: str
+) -> None:
+    _build(tmp_path / "idx", analyzer)
     path, raw = _manifest(tmp_path / "idx")
     fields = raw["fields"]
     assert isinstance(fields, list)
@@ -110,4 +146,4 @@ def test_a_field_list_that_does_not_match_the_files_is_refused(tmp_path: Path, d
         raw["fields"] = [f for f in fields if f["name"] != "sentences"]
     path.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(BadIndexError, match=REBUILD_HINT.replace("`", ".")):
-        load_index(tmp_path / "idx")
+        load_index(tmp_path / "idx", analyzer=analyzer)

@@ -7,6 +7,7 @@ import pytest
 
 from kb.index.lexical import BM25Index, BM25Params
 from kb.index.tokenize import Tokenizer, TokenizerConfig
+from kb.models.korean import KoreanMorphemes
 from kb.qa.entities import required_tokens
 from kb.qa.fuse import (
     center_by_group,
@@ -62,8 +63,8 @@ def test_bm25_matches_hand_computation() -> None:
     assert idx.scores(["a"]).tolist() == pytest.approx([np.log(2) * 1.5 / 1.425, 0.0], rel=1e-5)
 
 
-def test_tokenizer_aliases_cjk_bigrams_and_name_order() -> None:
-    tok = Tokenizer()
+def test_tokenizer_aliases_cjk_bigrams_and_name_order(analyzer: KoreanMorphemes) -> None:
+    tok = Tokenizer(analyzer=analyzer)
     ko = tok("클로드 하이쿠 4.5의 점수")
     assert {"claude", "haiku", "4.5", "haiku_4.5", "점수"} <= set(ko)
     assert tok("安全等级") == ["安全", "全等", "等级"]
@@ -72,8 +73,8 @@ def test_tokenizer_aliases_cjk_bigrams_and_name_order() -> None:
     assert "what" not in tok("What is it")
 
 
-def test_required_names_tell_near_identical_models_apart() -> None:
-    tok = Tokenizer()
+def test_required_names_tell_near_identical_models_apart(analyzer: KoreanMorphemes) -> None:
+    tok = Tokenizer(analyzer=analyzer)
     assert "haiku_4.5" in required_tokens("What is Claude Haiku 4.5's price?", tok)
     assert "claude_3.5" in required_tokens("Claude 3.5 하이쿠의 가격은?", tok)
     assert required_tokens("클로드 오푸스 4 가격", tok) >= {"claude", "opus", "4", "opus_4"}
@@ -86,8 +87,8 @@ def test_glossary_expands_across_languages() -> None:
     assert "price" in expand("하이쿠 가격은?", glossary)
 
 
-def test_korean_morphemes_match_across_endings() -> None:
-    tok = Tokenizer()
+def test_korean_morphemes_match_across_endings(analyzer: KoreanMorphemes) -> None:
+    tok = Tokenizer(analyzer=analyzer)
     a, b = tok("모델을 공개했습니다"), tok("공개된 모델들은")
     assert "k:공개" in a and "k:공개" in b
     assert "k:모델" in a and "k:모델" in b

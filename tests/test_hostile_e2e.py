@@ -20,7 +20,7 @@ from kb.index.load import load_index
 from kb.ingest.chunk import ChunkerConfig, chunk_document
 from kb.ingest.instructions import CORPUS_CUE_FILE
 from kb.ingest.load import load_corpus
-from kb.models.embed import Embedder
+from kb.models.loaded import Models
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 
@@ -166,7 +166,7 @@ def test_kb_index_on_hostile_files_warns_in_one_line_each(tmp_path: Path) -> Non
 
 
 def test_build_takes_limits_and_cues_from_settings_and_corpus(
-    tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, models: Models, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The service passes the KB_ limits down, and the corpus folder's cue file."""
     corpus = tmp_path / "corpus"
@@ -188,7 +188,7 @@ def test_build_takes_limits_and_cues_from_settings_and_corpus(
         index_dir=tmp_path / "index",
         second_model="none",
     )
-    kb = KnowledgeBase(settings, embedder=embedder)
+    kb = KnowledgeBase(settings, models=models)
     with caplog.at_level(logging.WARNING):
         report = kb.build()
     assert report.skipped == []

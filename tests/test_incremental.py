@@ -27,6 +27,7 @@ from kb.index.load import load_index
 from kb.index.manifest import Manifest
 from kb.index.watch import watch_corpus
 from kb.models.embed import DelegatingEmbedder, Embedder, text_key
+from kb.models.loaded import Models
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
 
@@ -40,22 +41,35 @@ MUSEUM = (
 )
 
 
-def run_cli(*argv: str) -> tuple[int, str]:
+def run_cli(models: Models | None, *argv: str) -> tuple[int, str]:
     out = io.StringIO()
-    rc = cli.main(list(argv), out=out)
+    rc = cli.main(list(argv), out=out, models=models)
     return rc, out.getvalue()
 
 
-def index_json(corpus: Path, index: Path, *extra: str) -> dict[str, Any]:
-    rc, out = run_cli("index", "--corpus", str(corpus), "--index", str(index), "--json", *extra)
+def index_json(models: Models | None, corpus: Path, index: Path, *extra: str) -> dict[str, Any]:
+    rc, out = run_cli(
+        models, "index", "--corpus", str(corpus), "--index", str(index), "--json", *extra
+    )
     assert rc == 0, out
     result: dict[str, Any] = json.loads(out)
     return result
 
 
-def search(corpus: Path, index: Path, query: str, k: int = 3) -> list[dict[str, Any]]:
+def search(
+    models: Models | None, corpus: Path, index: Path, query: str, k: int = 3
+) -> list[dict[str, Any]]:
     rc, out = run_cli(
-        "search", query, "--corpus", str(corpus), "--index", str(index), "--json", "-k", str(k)
+        models,
+        "search",
+        query,
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(index),
+        "--json",
+        "-k",
+        str(k),
     )
     assert rc == 0, out
     hits: list[dict[str, Any]] = json.loads(out)["hits"]
@@ -99,12 +113,12 @@ def vector_keys(index: Path) -> set[str]:
     return set(keys["chunks"]) | set(keys["sentences"]) | set(keys["second_sentences"])
 
 
-def test_add_change_remove_cycle(indexed: tuple[Path, Path]) -> None:
+def test_add_change_remove_cycle(models: Models, indexed: tuple[Path, Path]) -> None:
     corpus, index = indexed
     before = vector_keys(index)
 
     # nothing changed: nothing embedded
-    r = index_json(corpus, index)
+    r = index_json(models, corpus, index)
     assert (r["added"], r["changed"], r["removed"], r["unchanged"]) == ([], [], [], 3)
     assert r["chunks_embedded"] == 0 and r["chunks_reused"] == len(before)
     assert set(r) >= {
@@ -119,25 +133,25 @@ def test_add_change_remove_cycle(indexed: tuple[Path, Path]) -> None:
 
     # add
     (corpus / "ocean-museum.en.md").write_text(MUSEUM, encoding="utf-8")
-    r = index_json(corpus, index)
+    r = index_json(models, corpus, index)
     assert r["added"] == ["ocean-museum.en.md"] and r["changed"] == [] and r["removed"] == []
     assert r["unchanged"] == 3
     after_add = vector_keys(index)
     assert r["chunks_embedded"] == len(after_add - before) > 0
     assert r["chunks_reused"] == len(after_add & before) == len(before)
-    hits = search(corpus, index, "How much are Ocean Museum tickets?")
+    hits = search(models, corpus, index, "How much are Ocean Museum tickets?")
     assert hits[0]["source"] == "ocean-museum.en.md" and "15 dollars" in hits[0]["text"]
     check_consistent(index)
 
     # change: the tea garden's ticket price goes from 30 to 45 yuan
     tea = corpus / "tea-garden.zh.txt"
     tea.write_text(tea.read_text("utf-8").replace("30元", "45元"), encoding="utf-8")
-    r = index_json(corpus, index)
+    r = index_json(models, corpus, index)
     assert r["changed"] == ["tea-garden.zh.txt"] and r["added"] == [] and r["removed"] == []
     assert r["unchanged"] == 3
     after_change = vector_keys(index)
     assert r["chunks_embedded"] == len(after_change - after_add) > 0
-    hits = search(corpus, index, "龙井茶园成人门票多少元")
+    hits = search(models, corpus, index, "龙井茶园成人门票多少元")
     tea_hits = [h for h in hits if h["source"] == "tea-garden.zh.txt"]
     assert tea_hits and any("45元" in h["text"] for h in tea_hits)
     assert not any("30元" in h["text"] for h in hits)
@@ -146,7 +160,7 @@ def test_add_change_remove_cycle(indexed: tuple[Path, Path]) -> None:
 
     # remove
     (corpus / "bike-shop.en.html").unlink()
-    r = index_json(corpus, index)
+    r = index_json(models, corpus, index)
     assert r["removed"] == ["bike-shop.en.html"] and r["added"] == [] and r["changed"] == []
     assert r["chunks_embedded"] == 0 and r["documents"] == 3
     manifest, chunks = check_consistent(index)
@@ -155,10 +169,12 @@ def test_add_change_remove_cycle(indexed: tuple[Path, Path]) -> None:
     build = current_build(index)
     assert build is not None
     assert BM25Index.load(build / "lexical").vocab.get("bike") is None
-    assert all(h["source"] != "bike-shop.en.html" for h in search(corpus, index, "bike rental"))
+    assert all(
+        h["source"] != "bike-shop.en.html" for h in search(models, corpus, index, "bike rental")
+    )
 
     # --rebuild embeds every distinct text again, reusing nothing
-    r = index_json(corpus, index, "--rebuild")
+    r = index_json(models, corpus, index, "--rebuild")
     assert r["chunks_reused"] == 0 and r["chunks_embedded"] == len(vector_keys(index))
     assert sorted(r["added"]) == ["ocean-museum.en.md", "seoul-cafe.ko.md", "tea-garden.zh.txt"]
     check_consistent(index)
@@ -264,7 +280,9 @@ def _wait(cond: Callable[[], bool], seconds: float) -> None:
         time.sleep(0.05)
 
 
-def test_kb_index_watch_reindexes_and_stops_on_ctrl_c(indexed: tuple[Path, Path]) -> None:
+def test_kb_index_watch_reindexes_and_stops_on_ctrl_c(
+    models: Models, indexed: tuple[Path, Path]
+) -> None:
     corpus, index = indexed
     proc = subprocess.Popen(
         [
@@ -301,7 +319,7 @@ def test_kb_index_watch_reindexes_and_stops_on_ctrl_c(indexed: tuple[Path, Path]
         (corpus / "ocean-museum.en.md").write_text(MUSEUM, encoding="utf-8")
         _wait(lambda: len(lines) >= 2, 60)
         assert lines[1]["added"] == ["ocean-museum.en.md"] and lines[1]["chunks_embedded"] > 0
-        hits = search(corpus, index, "Ocean Museum ticket price")
+        hits = search(models, corpus, index, "Ocean Museum ticket price")
         assert hits[0]["source"] == "ocean-museum.en.md"
         proc.send_signal(signal.SIGINT)
         rc = proc.wait(30)

@@ -37,7 +37,7 @@ def _kb(corpus_kb: KnowledgeBase, server: ScriptedLLM, **kw: object) -> Knowledg
         llm_retries=0,
         **kw,
     )
-    return KnowledgeBase(settings, embedder=corpus_kb.embedder)
+    return KnowledgeBase(settings, models=corpus_kb.models)
 
 
 def test_stream_then_verified(corpus_kb: KnowledgeBase, anthropic: ScriptedLLM) -> None:

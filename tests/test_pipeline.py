@@ -12,6 +12,7 @@ from conftest import FIXTURES, FakeEmbedder
 
 from kb import cli, errors
 from kb.errors import KbError, QueryError
+from kb.models.korean import KoreanMorphemes
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
 from kb.qa.service import KnowledgeBase
 from kb.settings import Settings
@@ -27,13 +28,15 @@ def test_every_error_derives_from_kb_error() -> None:
 
 
 @pytest.fixture()
-def fake_kb(tmp_path: Path, fake_embedder: FakeEmbedder) -> KnowledgeBase:
+def fake_kb(
+    tmp_path: Path, fake_embedder: FakeEmbedder, analyzer: KoreanMorphemes
+) -> KnowledgeBase:
     import shutil
 
     corpus = tmp_path / "corpus"
     shutil.copytree(FIXTURES / "tiny", corpus)
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", second_model="none")
-    kb = KnowledgeBase(settings, embedder=fake_embedder)
+    kb = KnowledgeBase(settings, embedder=fake_embedder, analyzer=analyzer)
     kb.build()
     return kb
 

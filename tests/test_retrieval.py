@@ -100,7 +100,7 @@ def test_ask_extracts_the_figure_asked_for(
 
 
 def test_modes_differ_and_lexical_needs_no_query_vector(corpus_kb: KnowledgeBase) -> None:
-    lexical = KnowledgeBase(corpus_kb.settings, corpus_kb.embedder, mode="lexical")
+    lexical = KnowledgeBase(corpus_kb.settings, mode="lexical", models=corpus_kb.models)
     r = lexical.search("SWE-bench Verified 73.3%", 3)
     assert r.query_vector is None and r.hits
     assert any("73.3%" in h.chunk.raw for h in r.hits)
@@ -123,7 +123,7 @@ def test_second_encoder_is_optional_and_added_incrementally(
     tiny_corpus: Path, tmp_path: Path, corpus_kb: KnowledgeBase
 ) -> None:
     base = corpus_kb.settings.replace(corpus_dir=tiny_corpus, index_dir=tmp_path / "index")
-    without = KnowledgeBase(base.replace(second_model="none"), corpus_kb.embedder)
+    without = KnowledgeBase(base.replace(second_model="none"), models=corpus_kb.models)
     first = without.build()
     assert (
         without.index.second_vectors is None
@@ -133,7 +133,7 @@ def test_second_encoder_is_optional_and_added_incrementally(
     sentences = without.index.sentence_vectors.ntotal
 
     # turning it on embeds the sentences with the second encoder and nothing else
-    with_second = KnowledgeBase(base, corpus_kb.embedder, second=corpus_kb.second)
+    with_second = KnowledgeBase(base, models=corpus_kb.models)
     second = with_second.build()
     assert second.chunks_embedded <= sentences < first.chunks_embedded
     assert second.chunks_embedded > 0

@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 from kb import cards
-from kb.models.embed import Embedder
+from kb.models.loaded import Models
 from kb.qa.answer import Answer
 from kb.qa.cite import Citation
 from kb.qa.lexicon import load_lexicon
@@ -43,10 +43,10 @@ def _marks(panel: str) -> list[str]:
 
 
 @pytest.fixture()
-def tiny_kb(tiny_corpus: Path, tmp_path: Path, embedder: Embedder) -> KnowledgeBase:
+def tiny_kb(tiny_corpus: Path, tmp_path: Path, models: Models) -> KnowledgeBase:
     """A writable KnowledgeBase over the tiny fixture corpus (uploads and rebuilds)."""
     kb = KnowledgeBase(
-        Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index"), embedder=embedder
+        Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index"), models=models
     )
     kb.build()
     return kb
@@ -175,10 +175,8 @@ def test_status_shows_counts_model_and_build_time(corpus_kb: KnowledgeBase, ui: 
     assert s.documents == 4
 
 
-def test_status_without_index(tmp_path: Path, embedder: Embedder, ui: ModuleType) -> None:
-    kb = KnowledgeBase(
-        Settings(corpus_dir=tmp_path / "c", index_dir=tmp_path / "i"), embedder=embedder
-    )
+def test_status_without_index(tmp_path: Path, models: Models, ui: ModuleType) -> None:
+    kb = KnowledgeBase(Settings(corpus_dir=tmp_path / "c", index_dir=tmp_path / "i"), models=models)
     assert "No index yet" in ui.status_html(kb)
     assert ui.sources_rows(kb) == []
     history, _ = ui.respond(kb, HAIKU_Q, [])

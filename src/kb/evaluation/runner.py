@@ -35,6 +35,7 @@ from kb.index.load import KnowledgeIndex, load_index
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
 from kb.models.embed import DelegatingEmbedder, Embedder
+from kb.models.korean import KoreanMorphemes
 from kb.qa.calibration import load_answer_model
 from kb.qa.cite import quote_matches
 from kb.qa.extractive import FEATURES, ExtractiveAnswerer
@@ -137,6 +138,7 @@ class NullEmbedder:
     still gets (constant, meaningless) vectors, so building costs no embedding."""
 
     model_id = "none:lexical-only"
+    weights_id = "none:lexical-only"
     dim = 8
     prompts: dict[str, str] = {"query": "", "passage": ""}  # noqa: RUF012
 
@@ -209,8 +211,11 @@ def prepare_index(
         docs, skipped = evalset.documents, evalset.skipped_documents
     model_name = "lexical-only" if isinstance(embedder, NullEmbedder) else settings.model
     index_dir = index_dir_for(evalset, settings, model_name, work_dir, chunker)
-    report = build_index(docs, index_dir, embedder, chunker, progress=progress, second=second)
-    index = load_index(index_dir, embedder.model_id)
+    analyzer = KoreanMorphemes()  # one Korean analyzer for the build and the index it opens
+    report = build_index(
+        docs, index_dir, embedder, chunker, progress=progress, second=second, analyzer=analyzer
+    )
+    index = load_index(index_dir, embedder, analyzer)
     info = IndexInfo(
         path=str(index_dir),
         seconds=report.seconds,

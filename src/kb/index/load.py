@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from kb.index.lexical import BM25Index
 from kb.index.manifest import REBUILD_HINT, Manifest
 from kb.index.tokenize import Tokenizer, TokenizerConfig
 from kb.ingest.document import Chunk
+from kb.models.base import Embedder
+from kb.models.korean import KoreanMorphemes
 
 SENTENCE_CHUNK = "sentence_chunk.npy"  # sentence row -> chunk row
 
@@ -56,9 +57,12 @@ class KnowledgeIndex:
 
 
 def load_index(
-    index_dir: Path, model_id: str | None = None, compatible: Callable[[str], bool] | None = None
+    index_dir: Path, embedder: Embedder | None = None, analyzer: KoreanMorphemes | None = None
 ) -> KnowledgeIndex:
-    """Open the live build; ``model_id`` (if given) must match the one it was built with.
+    """Open the live build; ``embedder`` (if given) must have the weights it was
+    built with (Manifest.check_model). ``analyzer``: the Korean morpheme analyzer
+    the tokenizer uses (the caller's loaded one; None: the tokenizer loads its
+    own when it first meets Korean).
 
     Raises BadIndexError (one line, saying how to fix it) when there is no index
     or it is damaged or does not match. A build that another process switches
@@ -75,7 +79,7 @@ def load_index(
                 f"exist): {REBUILD_HINT}"
             )
         try:
-            return load_build(build, model_id, compatible)
+            return load_build(build, embedder, analyzer)
         except BadIndexError:
             if attempt < 2 and current_build(index_dir) != build:
                 continue  # switched (and maybe collected) under us: read the new one
@@ -84,11 +88,11 @@ def load_index(
 
 
 def load_build(
-    build: Path, model_id: str | None, compatible: Callable[[str], bool] | None = None
+    build: Path, embedder: Embedder | None = None, analyzer: KoreanMorphemes | None = None
 ) -> KnowledgeIndex:
     manifest = Manifest.read(build)
-    if model_id is not None:
-        manifest.check_model(model_id, compatible)
+    if embedder is not None:
+        manifest.check_model(embedder.model_id, embedder.weights_id)
     records = manifest.field_records()
     try:
         unknown = sorted(set(records) - set(BY_NAME))
@@ -128,6 +132,6 @@ def load_build(
         vectors=vectors,
         sentence_chunk=sentence_chunk,
         bm25=bm25,
-        tokenizer=Tokenizer(tok_cfg),
+        tokenizer=Tokenizer(tok_cfg, analyzer),
         derived=derived,
     )

@@ -7,7 +7,6 @@ with another format version, model or tokenizer, with a message saying how to fi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ from kb.errors import BadIndexError, IndexMismatchError
 # 2: sentences carry list/table roles, chunks their blocks
 # 3: derived/ (build-time query data), HNSW beyond a size threshold (speed)
 # 4: vector fields as a list (index/fields.py), each with its embedder and recipe
-FORMAT_VERSION = 4
+# 5: every embedder record carries its weights id (models/identity.py)
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `kb index --rebuild`"
 
@@ -37,7 +37,7 @@ class DocEntry:
 class Manifest:
     format_version: int
     created_at: str
-    model: dict[str, Any]  # the main encoder: id, dim, prompts, runtime
+    model: dict[str, Any]  # the main encoder: id, weights, dim, prompts, runtime
     chunker: dict[str, Any]
     tokenizer: dict[str, Any]
     documents: dict[str, DocEntry]
@@ -98,12 +98,14 @@ class Manifest:
                 f"index manifest {path} is incomplete ({exc}): {REBUILD_HINT}"
             ) from None
 
-    def check_model(self, model_id: str, compatible: Callable[[str], bool] | None = None) -> None:
-        """Refuse an index built with another model (``compatible(built_id)`` may
-        accept a different id for the same model, e.g. another runtime of it)."""
+    def check_model(self, model_id: str, weights_id: str) -> None:
+        """Refuse an index whose vectors were made by other weights. Another
+        runtime of the same weights (the bundled engine and its torch conversion:
+        cosine >= 0.9998, equal rankings, benchmarks/bench_embed.py) is accepted;
+        the next build re-embeds with it (the vector cache is keyed by model id)."""
         built = self.model.get("id")
-        if built != model_id and not (compatible and compatible(str(built))):
+        if self.model.get("weights") != weights_id:
             raise IndexMismatchError(
-                f"index was built with model {built!r} but the current model is {model_id!r}: "
-                f"{REBUILD_HINT} (or set KB_MODEL={built})"
+                f"index was built with model {built!r} but the current model is {model_id!r} "
+                f"(other weights): {REBUILD_HINT} (or set KB_MODEL to the model it was built with)"
             )

