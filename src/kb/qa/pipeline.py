@@ -76,11 +76,12 @@ class Pipeline:
 
 def usable_second(index: KnowledgeIndex, second: Embedder | None) -> Embedder | None:
     """The second encoder when the index holds its vectors and they were made by
-    this very model (otherwise it sits out until the next build)."""
+    the same weights (otherwise it sits out until the next build)."""
     if second is None or index.second_vectors is None:
         return None
-    built = index.manifest.embedder_of(SECOND_SENTENCES.name).get("id")
-    if built != second.model_id:
+    record = index.manifest.embedder_of(SECOND_SENTENCES.name)
+    built = record.get("id")
+    if record.get("weights") != second.weights_id:
         log.warning(
             "index sentences were embedded by %s, not %s: second encoder off until "
             "the next `kb index`",
