@@ -24,7 +24,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from kb.ingest.document import Block, Chunk, Document, Sentence
 from kb.ingest.instructions import InstructionCues, bundled_cues, flag_block, flag_sentences
-from kb.ingest.structure import find_blocks, find_outlines
+from kb.ingest.structure import find_blocks
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +147,6 @@ def _roles(doc: Document) -> tuple[list[Block], list[tuple[int, int, str, int]]]
     blocks: list[Block] = []
     lines: list[tuple[int, int, str, int]] = []
     for block, spans in find_blocks(doc):
-        lines.extend((s, e, role, len(blocks)) for s, e, role in spans)
-        blocks.append(block)
-    for block, spans in find_outlines(doc, {line[0] for line in lines}):
         lines.extend((s, e, role, len(blocks)) for s, e, role in spans)
         blocks.append(block)
     lines.sort()

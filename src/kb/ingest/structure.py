@@ -29,7 +29,6 @@ from kb.ingest.document import Block, Document, Sentence
 
 MAX_ITEM_CHARS = 60  # a plain line longer than this is prose, not a list item
 _BULLET = re.compile(r"^(?:[-*•·▪‣]|[①-⑳])\s*")
-_CIRCLED_NUMBERS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _NUMBERED = re.compile(r"^(?:\d{1,2}[.)]|\(\d{1,2}\))\s+")
 _SENTENCE_END = re.compile(r"[.。!?！？]['\"”’)]?$")
 _COLON = (":", "：")
@@ -213,59 +212,4 @@ def find_blocks(doc: Document) -> list[tuple[Block, list[tuple[int, int, str]]]]
                 items=tuple(_sentence(doc, line) for line in span.items),
             )
             out.append((block, [(line.start, line.end, role) for line, role in lines]))
-    return out
-
-
-def _heading_line(doc: Document, sec_start: int, sec_end: int) -> _Line | None:
-    """The first line of a section (its heading), as a _Line in clean offsets."""
-    clean = doc.clean_text
-    lines = _lines(clean[sec_start:sec_end], sec_start)
-    return lines[0] if lines else None
-
-
-def _circled(title: str) -> int:
-    """1 for a heading starting with "①", 2 for "②", …; 0 for any other."""
-    t = title.strip()
-    return _CIRCLED_NUMBERS.index(t[0]) + 1 if t and t[0] in _CIRCLED_NUMBERS else 0
-
-
-def find_outlines(doc: Document, taken: set[int]) -> list[tuple[Block, list[tuple[int, int, str]]]]:
-    """Runs of sibling sections headed "①", "②", … in order, each as one list (kind
-    ``outline``) of their heading lines, led by the heading of the section before the
-    run. ``taken``: clean start offsets of lines already in a list or table (an
-    outline using one of them is not made)."""
-    out: list[tuple[Block, list[tuple[int, int, str]]]] = []
-    secs = doc.sections
-    i = 0
-    while i < len(secs):
-        if _circled(secs[i].title) != 1:
-            i += 1
-            continue
-        j = i + 1
-        while j < len(secs) and _circled(secs[j].title) == j - i + 1:
-            j += 1
-        heads = [_heading_line(doc, s.start, s.end) for s in secs[i:j]]
-        parent = _heading_line(doc, secs[i - 1].start, secs[i - 1].end) if i else None
-        if parent is not None and _circled(parent.text):
-            parent = None
-        items = [h for h in heads if h is not None and h.short]
-        lines = ([parent] if parent is not None else []) + items
-        if len(items) == j - i >= 2 and not any(x.start in taken for x in lines):
-            first, last = lines[0], lines[-1]
-            start, end = doc.orig_span(first.start, last.end)
-            block = Block(
-                kind="outline",
-                section=secs[i - 1].title if parent is not None else secs[i].title,
-                start=start,
-                end=end,
-                raw=doc.text[start:end],
-                lead=_sentence(doc, parent) if parent is not None else None,
-                header=None,
-                items=tuple(_sentence(doc, x) for x in items),
-            )
-            roles = ([(parent.start, parent.end, "lead")] if parent is not None else []) + [
-                (x.start, x.end, "item") for x in items
-            ]
-            out.append((block, roles))
-        i = max(j, i + 1)
     return out

@@ -233,11 +233,8 @@ class EvidenceFinder:
         """Headings, table headers and captions, and reference lists state nothing."""
         if sentence.role == "header":
             return True
-        if sentence.text.strip() == hit.chunk.section.strip() and sentence.role not in (
-            "lead",
-            "item",
-        ):
-            return True  # a heading (one that leads a list or is an outline's item stays)
+        if sentence.text.strip() == hit.chunk.section.strip() and sentence.role != "lead":
+            return True  # a heading (one that leads a list stays: "③ 적용 분야")
         block = hit.chunk.blocks[sentence.block] if sentence.block >= 0 else None
         if sentence.role == "lead" and block is not None and block.kind == "table":
             return True  # a table's caption ("표 2 … 성능 비교")

@@ -115,7 +115,6 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
 # share of the best single candidate's (0.5 tried: lists lost to a matching intro)
 LIST_SHARE = 0.3
 RUNNER_UP_SHARE = 0.5
-OUTLINE_SUPPORT = 0.25  # a second heading with this share of the best one's
 
 
 def list_blocks(
@@ -127,7 +126,7 @@ def list_blocks(
     outweighs one prose sentence that matches it a little better. A list about
     another model than those in ``models`` (its lead-in or section names it) is
     left out."""
-    sums: dict[tuple[str, int, int], list[tuple[float, str]]] = {}
+    sums: dict[tuple[str, int, int], list[float]] = {}
     best: dict[tuple[str, int, int], Candidate] = {}
     seen: set[tuple[str, int, int]] = set()
     for p, c in scored:
@@ -140,24 +139,9 @@ def list_blocks(
         if sentence_key in seen:
             continue
         seen.add(sentence_key)
-        sums.setdefault(key, []).append((p, c.sentence.role))
+        sums.setdefault(key, [0.0])[0] += p
         best.setdefault(key, c)
-    return sorted(
-        ((sum(p for p, _ in sums[k]), best[k]) for k in sums if _supported(best[k], sums[k])),
-        key=lambda pc: -pc[0],
-    )
-
-
-def _supported(c: Candidate, members: list[tuple[float, str]]) -> bool:
-    """An outline (a run of numbered section headings) answers as a whole only when
-    its lead-in (the parent heading: "주요 도전 과제") or more than one of its headings
-    matches: a question that matches one heading ("편향성 감소 노력") asks about that
-    section, not about the whole outline."""
-    if c.block is None or c.block.kind != "outline":
-        return True
-    top = max(p for p, _ in members)
-    strong = [role for p, role in members if p >= OUTLINE_SUPPORT * top]
-    return "lead" in strong or len(strong) >= 2
+    return sorted(((sums[k][0], best[k]) for k in sums), key=lambda pc: -pc[0])
 
 
 def _items(c: Candidate) -> list[str]:
@@ -212,8 +196,7 @@ def continuation(c: Candidate) -> Candidate | None:
         return None
     chunk = c.hit.chunk
     gap = chunk.raw[c.sentence.end - chunk.start : nxt.start - chunk.start]
-    outline = c.block is not None and c.block.kind == "outline"  # "② 협업 방식의 혁신"
-    heading = (not c.sentence.role or outline) and not _SENTENCE_END.search(c.sentence.text)
+    heading = not c.sentence.role and not _SENTENCE_END.search(c.sentence.text)
     if (_BLANK_LINE.search(gap) and not heading) or nxt.text.strip() == chunk.section.strip():
         return None  # a heading's paragraph is the one under it
     if not _SENTENCE_END.search(nxt.text):
