@@ -201,7 +201,7 @@ def main() -> int:
         if (c["abstained_correctly"], c["answered_correctly"])
         == (best["abstained_correctly"], best["answered_correctly"])
     ]
-    threshold = float(np.median(same))
+    threshold = round(float(np.median(same)), 4)
 
     model = AnswerModel(
         ranker=ranker,
