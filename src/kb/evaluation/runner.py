@@ -209,7 +209,15 @@ def prepare_index(
         docs, skipped = evalset.documents, evalset.skipped_documents
     model_name = "lexical-only" if isinstance(embedder, NullEmbedder) else settings.model
     index_dir = index_dir_for(evalset, settings, model_name, work_dir, chunker)
-    report = build_index(docs, index_dir, embedder, chunker, progress=progress, second=second)
+    report = build_index(
+        docs,
+        index_dir,
+        embedder,
+        chunker,
+        progress=progress,
+        second=second,
+        chunk_vectors=settings.chunk_vectors,
+    )
     index = load_index(index_dir, embedder.model_id)
     info = IndexInfo(
         path=str(index_dir),

@@ -24,6 +24,7 @@ import numpy as np
 
 from kb import threads
 from kb.index import ann, layout
+from kb.index import chunk_vectors as chunkvec
 from kb.index.chunkfile import write_chunks
 from kb.index.derived import build_derived
 from kb.index.fields import BY_NAME, CHUNKS, FIELDS, SENTENCES, chunk_embed_text
@@ -66,6 +67,7 @@ class BuildConfig:
     keep_builds: int = 1  # older builds kept for readers that still have them open
     build_threads: int = 0  # torch threads while embedding (0: every core)
     ann_threshold: int = ann.DEFAULT_THRESHOLD  # vectors from which HNSW replaces flat
+    chunk_vectors: str = chunkvec.DEFAULT  # recipe of the chunk vectors (index/chunk_vectors.py)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ def build_index(
     second: Embedder | None = None,
     build_threads: int = 0,
     ann_threshold: int = ann.DEFAULT_THRESHOLD,
+    chunk_vectors: str = chunkvec.DEFAULT,
 ) -> BuildReport:
     """Build (or update) the index for ``documents`` and switch to it atomically.
 
@@ -186,6 +189,7 @@ def build_index(
         keep_builds,
         build_threads,
         ann_threshold,
+        chunk_vectors,
     )
     encoders = {"main": embedder} | ({"second": second} if second is not None else {})
     threads.configure("build", config.build_threads)  # torch on every core, FAISS/BLAS on one
@@ -265,14 +269,14 @@ def _embed_fields(
             cache.update(salvage_vectors(index_dir, embedder))
             clock.lap("read previous")
         journal = EmbedJournal(tmp, embedder) if main else None
-        groups = [(f.stage, f.texts(diff.chunks)) for f in fields]
-        made, count = embed_groups(embedder, groups, cache, progress, journal)
+        plan = chunkvec.plan(fields, diff.chunks, config.chunk_vectors, embedder.model_id)
+        made, count = embed_groups(embedder, plan.groups, cache, progress, journal)
         if journal is not None:
             journal.close()
         del cache
         embedded += count
         distinct += len(set().union(*(keys for _, keys in made)))
-        for f, (matrix, keys) in zip(fields, made, strict=True):
+        for f, (matrix, keys) in zip(plan.fields, plan.finish(made), strict=True):
             vectors[f.name] = (matrix, keys)
             records.append(f.record(model_info(embedder), len(keys)))
         clock.lap("embed" if main else f"embed {encoder}")

@@ -123,6 +123,7 @@ class KnowledgeBase:
             second=self.second,
             build_threads=self.settings.build_threads,
             ann_threshold=self.settings.ann_threshold,
+            chunk_vectors=self.settings.chunk_vectors,
         )
         self.reload()
         return report
