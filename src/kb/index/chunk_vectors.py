@@ -151,8 +151,8 @@ def plan(
     chunks = tuple(chunks)
     names = {f.name for f in fields}
     if recipe == PASS or CHUNKS.name not in names or SENTENCES.name not in names:
-        groups = tuple((f.stage, f.texts(chunks)) for f in fields)
-        return ChunkPlan(tuple(fields), groups, PASS, model_id, chunks)
+        same = tuple((f.stage, f.texts(chunks)) for f in fields)
+        return ChunkPlan(tuple(fields), same, PASS, model_id, chunks)
     out_fields = tuple(chunk_field(recipe) if f.name == CHUNKS.name else f for f in fields)
     groups: list[Group] = [(f.stage, f.texts(chunks)) for f in fields if f.name != CHUNKS.name]
     with_sentences = [c for c in chunks if c.sentences]
