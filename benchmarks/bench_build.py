@@ -157,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="time the build's stages in process CPU seconds instead of wall seconds",
     )
+    ap.add_argument(
+        "--second-threads",
+        type=int,
+        default=0,
+        help="BLAS threads of the second encoder (0: its own default, min(4, cores))",
+    )
     ap.add_argument("--no-second", action="store_true", help="build without the second encoder")
     ap.add_argument("--no-engine", action="store_true", help="skip the bundled-engine baseline")
     ap.add_argument("--json", type=Path, default=None, help="write results here")
@@ -176,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     second = None if args.no_second else load_second_encoder("use3")
     if second is not None:
         second.encode_passages(["warm up"])
+        if args.second_threads:
+            second.set_threads(args.second_threads)  # type: ignore[attr-defined]
     second_load = time.perf_counter() - t0
     results: dict[str, Any] = {
         "kiwi_startup_s": round(kiwi_start, 2),

@@ -101,12 +101,8 @@ class ChunkPlan:
         return self.recipe != PASS and any(f.name == CHUNKS.name for f in self.fields)
 
     def _derive(self, sent: np.ndarray, headers: Made | None, whole: Made | None) -> Made:
-        dim = sent.shape[1] if sent.ndim == 2 and sent.shape[1] else 0
-        if dim == 0 and whole is not None:
-            dim = whole[0].shape[1]
-        if dim == 0 and headers is not None:
-            dim = headers[0].shape[1]
-        matrix = np.zeros((len(self.chunks), dim), dtype=np.float64)
+        # embed_groups gives (0, dim) for a group with no texts, so dim is always known
+        matrix = np.zeros((len(self.chunks), sent.shape[1]), dtype=np.float64)
         keys: list[str] = []
         row = 0
         empty = 0
