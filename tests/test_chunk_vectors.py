@@ -146,3 +146,21 @@ def test_the_setting_and_its_check() -> None:
         Settings.from_env({"KB_CHUNK_VECTORS": "pooled"})
     with pytest.raises(ValueError):
         chunk_vectors.plan([CHUNKS, SENTENCES], [], "pooled", "m")
+
+
+class ThreadedSecond(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__(dim=16, model_id="fake:second-16")
+        self.threads: list[int] = []
+
+    def set_threads(self, n: int) -> None:
+        self.threads.append(n)
+
+
+def test_the_second_encoder_follows_the_build_thread_plan(tmp_path: Path) -> None:
+    """USE sets its own BLAS threads (min(4, cores)) on every call unless told;
+    the build tells it the plan's BLAS count (one), as the retriever does per query."""
+    docs, _ = load_corpus(FIXTURES / "tiny")
+    second = ThreadedSecond()
+    build_index(docs, tmp_path / "idx", FakeEmbedder(), ChunkerConfig(), second=second)
+    assert second.threads == [1]

@@ -192,7 +192,12 @@ def build_index(
         chunk_vectors,
     )
     encoders = {"main": embedder} | ({"second": second} if second is not None else {})
-    threads.configure("build", config.build_threads)  # torch on every core, FAISS/BLAS on one
+    plan = threads.configure(
+        "build", config.build_threads
+    )  # torch on every core, FAISS/BLAS on one
+    set_threads = getattr(second, "set_threads", None)
+    if set_threads is not None:  # USE sets its own BLAS threads per call: follow the plan
+        set_threads(plan.blas)
     with layout.build_lock(index_dir), layout.work_folder(index_dir) as (tmp, final):
         return _build_locked(
             documents, index_dir, encoders, config, skipped, progress, clock, tmp, final
