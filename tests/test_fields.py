@@ -15,6 +15,7 @@ from conftest import FIXTURES, FakeEmbedder
 
 from kb.errors import BadIndexError
 from kb.index.build import build_index
+from kb.index.chunk_vectors import DEFAULT, chunk_field
 from kb.index.fields import BY_NAME, FIELDS, SECOND_SENTENCES, VectorField
 from kb.index.layout import current_build
 from kb.index.load import load_index
@@ -48,7 +49,8 @@ def test_every_field_is_built_recorded_and_loaded(
     n_sent = sum(len(c.sentences) for c in index.chunks)
     for f in FIELDS:
         rec = records[f.name]
-        assert rec["file"] == f.file and rec["recipe"] == f.recipe and rec["rows"] == f.rows
+        recipe = chunk_field(DEFAULT).recipe if f.name == "chunks" else f.recipe
+        assert rec["file"] == f.file and rec["recipe"] == recipe and rec["rows"] == f.rows
         assert rec["count"] == index.vectors[f.name].ntotal
         assert rec["count"] == (len(index.chunks) if f.rows == "chunk" else n_sent)
         assert (current_build(tmp_path / "idx") / f.file).is_file()  # type: ignore[operator]

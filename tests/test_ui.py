@@ -214,7 +214,7 @@ def test_upload_adds_article_and_embeds_only_it(
     after = tiny_kb.status()
     assert after.documents == before.documents + 1
     assert after.chunks > before.chunks
-    assert "embed chunks" in stages
+    assert "embed sentences" in stages
     # only the new article's texts were embedded: everything else came from the cache
     report = re.search(r"(\d+) texts embedded, (\d+) reused", msg)
     assert report is not None
@@ -270,7 +270,7 @@ def test_question_answered_while_a_rebuild_runs(tiny_kb: KnowledgeBase, ui: Modu
     in_build = threading.Event()
 
     def progress(stage: str, done: int, total: int) -> None:
-        if stage == "embed chunks":
+        if stage == "embed sentences":  # chunk vectors derive from these (index/chunk_vectors.py)
             in_build.set()
             assert answered.wait(timeout=120), "the question was blocked by the rebuild"
 

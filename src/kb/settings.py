@@ -71,6 +71,12 @@ class Settings:
     build_threads: int = 0
     # vectors per index from which HNSW replaces exact (flat) search (index/ann.py)
     ann_threshold: int = 200_000
+    # chunk vectors (index/chunk_vectors.py): "weighted" derives each chunk's vector
+    # from its sentence vectors (length-weighted mean) instead of a separate pass
+    # over the chunk text, about half the embedding time of a build; "pass" embeds
+    # the chunk text on its own (before issue 11); also "mean", "weighted+header".
+    # KB_CHUNK_VECTORS
+    chunk_vectors: str = "weighted"
     # generated answers (kb/llm/, issue 10): none (extractive only, the default),
     # openai (any OpenAI-compatible Chat Completions server: OpenAI, Ollama,
     # llama.cpp server, vLLM) or anthropic (the Messages API). The key falls back to
@@ -151,6 +157,11 @@ class Settings:
             raise SettingsError(f"llm_unverified must be drop or mark, got {self.llm_unverified!r}")
         if self.llm_timeout <= 0 or self.llm_retries < 0:
             raise SettingsError("llm_timeout must be positive and llm_retries at least 0")
+        if self.chunk_vectors not in ("pass", "mean", "weighted", "weighted+header"):
+            raise SettingsError(
+                "chunk_vectors must be pass, mean, weighted or weighted+header, "
+                f"got {self.chunk_vectors!r}"
+            )
         if self.second_model.strip().lower() not in ("use3", "none", "off", ""):
             raise SettingsError(f"second_model must be use3 or none, got {self.second_model!r}")
 

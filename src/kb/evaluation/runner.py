@@ -213,7 +213,14 @@ def prepare_index(
     index_dir = index_dir_for(evalset, settings, model_name, work_dir, chunker)
     analyzer = KoreanMorphemes()  # one Korean analyzer for the build and the index it opens
     report = build_index(
-        docs, index_dir, embedder, chunker, progress=progress, second=second, analyzer=analyzer
+        docs,
+        index_dir,
+        embedder,
+        chunker,
+        progress=progress,
+        second=second,
+        analyzer=analyzer,
+        chunk_vectors=settings.chunk_vectors,
     )
     index = load_index(index_dir, embedder, analyzer)
     info = IndexInfo(

@@ -19,6 +19,7 @@ import numpy as np
 
 from kb import threads
 from kb.index import ann, layout
+from kb.index import chunk_vectors as chunkvec
 from kb.index.fields import FIELDS, chunk_embed_text
 from kb.index.lexical import BM25Index, BM25Params
 from kb.index.report import BuildConfig, BuildReport, Clock
@@ -63,6 +64,7 @@ def build_index(
     analyzer: KoreanMorphemes | None = None,
     build_threads: int = 0,
     ann_threshold: int = ann.DEFAULT_THRESHOLD,
+    chunk_vectors: str = chunkvec.DEFAULT,
 ) -> BuildReport:
     """Build (or update) the index for ``documents`` and switch to it atomically.
 
@@ -84,9 +86,14 @@ def build_index(
         keep_builds,
         build_threads,
         ann_threshold,
+        chunk_vectors,
     )
     encoders = {"main": embedder} | ({"second": second} if second is not None else {})
-    threads.configure("build", config.build_threads)  # torch on every core, FAISS/BLAS on one
+    # torch on every core, FAISS/BLAS on one
+    plan = threads.configure("build", config.build_threads)
+    set_threads = getattr(second, "set_threads", None)
+    if set_threads is not None:  # USE sets its own BLAS threads per call: follow the plan
+        set_threads(plan.blas)
     with layout.build_lock(index_dir), layout.work_folder(index_dir) as (tmp, final):
         return _build_locked(
             documents, index_dir, encoders, analyzer, config, skipped, progress, clock, tmp, final
@@ -164,14 +171,14 @@ def _embed_fields(
             cache.update(salvage_vectors(index_dir, embedder))
             clock.lap("read previous")
         journal = EmbedJournal(tmp, embedder) if main else None
-        groups = [(f.stage, f.texts(diff.chunks)) for f in fields]
-        made, count = embed_groups(embedder, groups, cache, progress, journal)
+        plan = chunkvec.plan(fields, diff.chunks, config.chunk_vectors, embedder.model_id)
+        made, count = embed_groups(embedder, plan.groups, cache, progress, journal)
         if journal is not None:
             journal.close()
         del cache
         embedded += count
         distinct += len(set().union(*(keys for _, keys in made)))
-        for f, (matrix, keys) in zip(fields, made, strict=True):
+        for f, (matrix, keys) in zip(plan.fields, plan.finish(made), strict=True):
             vectors[f.name] = (matrix, keys)
             records.append(f.record(model_info(embedder), len(keys)))
         clock.lap("embed" if main else f"embed {encoder}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.index import ann
+from kb.index import chunk_vectors as chunkvec
 from kb.index.tokenize import TokenizerConfig
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import Skipped
@@ -22,6 +23,7 @@ class BuildConfig:
     keep_builds: int = 1  # older builds kept for readers that still have them open
     build_threads: int = 0  # torch threads while embedding (0: every core)
     ann_threshold: int = ann.DEFAULT_THRESHOLD  # vectors from which HNSW replaces flat
+    chunk_vectors: str = chunkvec.DEFAULT  # recipe of the chunk vectors (index/chunk_vectors.py)
 
 
 @dataclass(frozen=True)

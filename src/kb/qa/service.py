@@ -140,6 +140,7 @@ class KnowledgeBase:
             analyzer=self.models.analyzer,
             build_threads=self.settings.build_threads,
             ann_threshold=self.settings.ann_threshold,
+            chunk_vectors=self.settings.chunk_vectors,
         )
         self.reload()
         return report
