@@ -31,8 +31,9 @@ from kb.evaluation.datasets import (
     read_qrels,
 )
 from kb.evaluation.metrics import dedupe, evaluate, evaluate_by_group, latency_summary
+from kb.evaluation.modes import VARIANTS, parse_modes
 from kb.evaluation.report import to_markdown, write_chart
-from kb.evaluation.runner import VARIANTS, ModeResult, QueryResult, parse_modes, summarize
+from kb.evaluation.scoring import ModeResult, QueryResult, summarize
 from kb.ingest.document import Chunk
 from kb.settings import Settings
 
