@@ -28,8 +28,8 @@ from kb.evaluation.datasets import (
     load_eval_set,
     load_gold,
     load_squad,
-    read_qrels,
 )
+from kb.evaluation.files import read_qrels
 from kb.evaluation.metrics import dedupe, evaluate, evaluate_by_group, latency_summary
 from kb.evaluation.modes import VARIANTS, parse_modes
 from kb.evaluation.report import to_markdown, write_chart
