@@ -3,7 +3,8 @@ their difference, or a ratio the text states between them."""
 
 from __future__ import annotations
 
-from kb.qa.evidence import Candidate, topic_bigrams
+from kb.qa.evidence import Candidate
+from kb.qa.evidence_match import topic_bigrams
 from kb.qa.extract.base import Extracted, Scored, clause, decimals, label, question_topic
 from kb.qa.extract.figure_pick import Found, figures_of
 from kb.qa.extract.text import open_answer

@@ -3,7 +3,8 @@ ratio, a cost for a token volume) with its working, citing every figure used."""
 
 from __future__ import annotations
 
-from kb.qa.evidence import Candidate, topic_bigrams
+from kb.qa.evidence import Candidate
+from kb.qa.evidence_match import topic_bigrams
 from kb.qa.extract.base import (
     Extracted,
     Scored,

@@ -3,7 +3,8 @@ question, on the side and under the condition asked, and the answer line."""
 
 from __future__ import annotations
 
-from kb.qa.evidence import Candidate, squash, topic_bigrams
+from kb.qa.evidence import Candidate
+from kb.qa.evidence_match import squash, topic_bigrams
 from kb.qa.extract.base import (
     Extracted,
     Scored,
