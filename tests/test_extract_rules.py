@@ -11,9 +11,9 @@ from kb.ingest.document import Block, Chunk, Sentence
 from kb.qa.evidence import Candidate
 from kb.qa.evidence_match import covers
 from kb.qa.extract.text import continuation, list_answer, list_blocks, open_answer
+from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.question import analyze
-from kb.qa.retrieve import Hit
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from kb.evaluation.metrics import (
 from kb.evaluation.modes import ModeSpec
 from kb.qa.cite import quote_matches
 from kb.qa.extractive import ExtractiveAnswerer
-from kb.qa.retrieve import Retrieval
+from kb.qa.hits import Retrieval
 
 
 @dataclass

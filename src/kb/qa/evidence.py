@@ -36,10 +36,10 @@ from kb.qa.evidence_match import (
 )
 from kb.qa.figures import Figure, figures_in, stated_subject
 from kb.qa.glossary import expand
+from kb.qa.hits import Hit, Retrieval
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, find_mentions
 from kb.qa.question import Question
-from kb.qa.retrieve import Hit, Retrieval
 
 FEATURES = (
     "cosine",  # e5 cosine of question and sentence, centered per document language

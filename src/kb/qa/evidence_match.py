@@ -9,10 +9,10 @@ import re
 
 from kb.index.tokenize import Tokenizer
 from kb.ingest.document import Block
+from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, find_mentions, without_names
 from kb.qa.question import Question
-from kb.qa.retrieve import Hit
 
 _SQUASH = re.compile(r"[\s\-_]+")
 
