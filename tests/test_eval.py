@@ -21,7 +21,6 @@ from kb.evaluation.answers import AnswerRow, summarize_answers
 from kb.evaluation.command import cmd_eval
 from kb.evaluation.datasets import (
     EVIDENCE,
-    contains_evidence,
     detect_format,
     gold_relevant,
     load_beir,
@@ -29,6 +28,7 @@ from kb.evaluation.datasets import (
     load_gold,
     load_squad,
 )
+from kb.evaluation.evidence_text import contains_evidence
 from kb.evaluation.files import read_qrels
 from kb.evaluation.metrics import dedupe, evaluate, evaluate_by_group, latency_summary
 from kb.evaluation.modes import VARIANTS, parse_modes

@@ -17,12 +17,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.errors import DatasetError, IngestError
+from kb.evaluation.evidence_text import contains_evidence, names_document
 from kb.evaluation.files import (
     answer_keys_of,
     as_list,
@@ -102,38 +101,15 @@ class EvalSet:
         return dataclasses.replace(self, queries=chosen)
 
 
-_SPACE = re.compile(r"\s+")
-
-
-def _squash(text: str) -> str:
-    return _SPACE.sub("", text)
-
-
-def contains_evidence(chunk: Chunk, evidence: Sequence[str]) -> bool:
-    """True when the chunk's original or cleaned text holds any evidence string
-    (exactly, or ignoring whitespace, which cleaning and line wrapping move)."""
-    if not evidence:
-        return False
-    if any(e and (e in chunk.raw or e in chunk.text) for e in evidence):
-        return True
-    raw, text = _squash(chunk.raw), _squash(chunk.text)
-    return any((s := _squash(e)) and (s in raw or s in text) for e in evidence)
-
-
-def _names_document(chunk: Chunk, name: str) -> bool:
-    """``name`` is the chunk's document: its id, its corpus path or file name."""
-    return name in (chunk.doc_id, chunk.source, chunk.source.rsplit("/", 1)[-1])
-
-
 def gold_relevant(chunk: Chunk, query: EvalQuery) -> bool:
     """Gold relevance: the chunk holds an evidence string; an evidence entry that
     names a document (id or file name) makes all of that document relevant; with
     no evidence strings, any chunk of the listed ``doc_ids`` is."""
     if query.evidence:
-        if any(_names_document(chunk, e) for e in query.evidence):
+        if any(names_document(chunk, e) for e in query.evidence):
             return True
         return contains_evidence(chunk, query.evidence)
-    return any(_names_document(chunk, d) for d in query.doc_ids)
+    return any(names_document(chunk, d) for d in query.doc_ids)
 
 
 # ---------------------------------------------------------------- detection
