@@ -20,7 +20,8 @@ from kb.qa.calibration import (
     load_answer_model,
     question_features,
 )
-from kb.qa.evidence import FEATURES, names_benchmark
+from kb.qa.evidence import FEATURES
+from kb.qa.evidence_match import names_benchmark
 from kb.qa.figures import figures_in
 from kb.qa.lexicon import Lexicon, load_lexicon, merge
 from kb.qa.mentions import ModelName, find_mentions, subject_of, without_names

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.ingest.load import decode
+from kb.ingest.encoding import decode
 from kb.qa.answer import Answer
 from kb.qa.service import KnowledgeBase
 

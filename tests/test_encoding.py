@@ -17,7 +17,8 @@ from kb.errors import IngestError
 from kb.index.load import load_index
 from kb.ingest.chunk import ChunkerConfig, chunk_document
 from kb.ingest.document import Document
-from kb.ingest.load import MAX_FILE_BYTES, decode, load_bytes, load_corpus
+from kb.ingest.encoding import decode
+from kb.ingest.load import MAX_FILE_BYTES, load_bytes, load_corpus
 from kb.models.embed import Embedder
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny"

@@ -21,18 +21,19 @@ from kb.evaluation.answers import AnswerRow, summarize_answers
 from kb.evaluation.command import cmd_eval
 from kb.evaluation.datasets import (
     EVIDENCE,
-    contains_evidence,
     detect_format,
     gold_relevant,
     load_beir,
     load_eval_set,
     load_gold,
     load_squad,
-    read_qrels,
 )
+from kb.evaluation.evidence_text import contains_evidence
+from kb.evaluation.files import read_qrels
 from kb.evaluation.metrics import dedupe, evaluate, evaluate_by_group, latency_summary
+from kb.evaluation.modes import VARIANTS, parse_modes
 from kb.evaluation.report import to_markdown, write_chart
-from kb.evaluation.runner import VARIANTS, ModeResult, QueryResult, parse_modes, summarize
+from kb.evaluation.scoring import ModeResult, QueryResult, summarize
 from kb.ingest.document import Chunk
 from kb.settings import Settings
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import pytest
 
 from kb.ingest.document import Block, Chunk, Sentence
-from kb.qa.evidence import Candidate, _covers
+from kb.qa.evidence import Candidate
+from kb.qa.evidence_match import covers
 from kb.qa.extract.text import continuation, list_answer, list_blocks, open_answer
+from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.question import analyze
-from kb.qa.retrieve import Hit
 
 
 @pytest.fixture(scope="module")
@@ -163,10 +164,10 @@ def test_a_table_answers_a_list_question_with_its_rows(lex: Lexicon) -> None:
 
 def test_a_model_named_in_either_word_order_covers_the_article() -> None:
     vocab = frozenset({"claude", "3.5", "haiku", "claude_3.5", "3.5_haiku"})
-    assert _covers(vocab, frozenset(), [frozenset({"haiku", "3.5", "haiku_3.5"})])
+    assert covers(vocab, frozenset(), [frozenset({"haiku", "3.5", "haiku_3.5"})])
     # another version in either order does not
-    assert not _covers(vocab, frozenset(), [frozenset({"haiku", "4.5", "haiku_4.5"})])
-    assert not _covers(vocab, frozenset(), [frozenset({"sonnet", "3.5", "sonnet_3.5"})])
+    assert not covers(vocab, frozenset(), [frozenset({"haiku", "4.5", "haiku_4.5"})])
+    assert not covers(vocab, frozenset(), [frozenset({"sonnet", "3.5", "sonnet_3.5"})])
 
 
 @pytest.mark.parametrize(

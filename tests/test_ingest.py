@@ -11,8 +11,9 @@ import pytest
 from kb.errors import IngestError
 from kb.ingest.chunk import ChunkerConfig, chunk_document, split_sentences
 from kb.ingest.clean import clean_html, clean_markdown
+from kb.ingest.encoding import decode
 from kb.ingest.lang import detect_language
-from kb.ingest.load import decode, load_bytes, load_corpus
+from kb.ingest.load import load_bytes, load_corpus
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from kb import cards
+from kb import cards, ui_handlers
 from kb.models.loaded import Models
 from kb.qa.answer import Answer
 from kb.qa.cite import Citation
@@ -55,8 +55,8 @@ def tiny_kb(tiny_corpus: Path, tmp_path: Path, models: Models) -> KnowledgeBase:
 # ------------------------------------------------------------ asking
 
 
-def test_answer_cites_highlighted_quote(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
-    history, panel = ui.respond(corpus_kb, HAIKU_Q, [])
+def test_answer_cites_highlighted_quote(corpus_kb: KnowledgeBase) -> None:
+    history, panel = ui_handlers.respond(corpus_kb, HAIKU_Q, [])
     assert [m["role"] for m in history] == ["user", "assistant"]
     bubble = history[-1]["content"]
     assert "73.3%" in bubble
@@ -80,32 +80,36 @@ def test_answer_cites_highlighted_quote(corpus_kb: KnowledgeBase, ui: ModuleType
         )
 
 
-def test_korean_question_answers_with_citation(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
-    history, panel = ui.respond(corpus_kb, "클로드 하이쿠 4.5의 SWE-bench Verified 점수는?", None)
+def test_korean_question_answers_with_citation(corpus_kb: KnowledgeBase) -> None:
+    history, panel = ui_handlers.respond(
+        corpus_kb, "클로드 하이쿠 4.5의 SWE-bench Verified 점수는?", None
+    )
     assert "73.3%" in history[-1]["content"]
     assert any("73.3%" in m for m in _marks(panel))
 
 
-def test_follow_up_keeps_history(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
-    history, _ = ui.respond(corpus_kb, HAIKU_Q, [])
-    history, _ = ui.respond(corpus_kb, "클로드 하이쿠 4.5의 SWE-bench Verified 점수는?", history)
+def test_follow_up_keeps_history(corpus_kb: KnowledgeBase) -> None:
+    history, _ = ui_handlers.respond(corpus_kb, HAIKU_Q, [])
+    history, _ = ui_handlers.respond(
+        corpus_kb, "클로드 하이쿠 4.5의 SWE-bench Verified 점수는?", history
+    )
     assert [m["role"] for m in history] == ["user", "assistant"] * 2
 
 
-def test_abstain_shows_not_found_and_no_passages(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
-    history, panel = ui.respond(corpus_kb, ABSTAIN_Q, [])
+def test_abstain_shows_not_found_and_no_passages(corpus_kb: KnowledgeBase) -> None:
+    history, panel = ui_handlers.respond(corpus_kb, ABSTAIN_Q, [])
     assert load_lexicon().label("not_found", "en") in history[-1]["content"]
     assert "kb-passage" not in panel
     assert "<mark" not in panel
     assert "kb-answer-sources" not in history[-1]["content"]
 
 
-def test_blank_message_is_a_friendly_prompt(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
+def test_blank_message_is_a_friendly_prompt(corpus_kb: KnowledgeBase) -> None:
     for blank in ("", "   \n\t"):
-        history, panel = ui.respond(corpus_kb, blank, [])
-        assert history == [{"role": "assistant", "content": html.escape(ui.EMPTY_PROMPT)}]
+        history, panel = ui_handlers.respond(corpus_kb, blank, [])
+        assert history == [{"role": "assistant", "content": html.escape(cards.EMPTY_PROMPT)}]
         assert "Please type a question" in history[0]["content"]
-        assert panel == ui.NO_CITATIONS
+        assert panel == cards.NO_CITATIONS
 
 
 # ------------------------------------------------------------ rendering
@@ -165,9 +169,9 @@ def test_abstained_answer_renders_no_passages() -> None:
 # ------------------------------------------------------------ status and sources
 
 
-def test_status_shows_counts_model_and_build_time(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
+def test_status_shows_counts_model_and_build_time(corpus_kb: KnowledgeBase) -> None:
     s = corpus_kb.status()
-    text = ui.status_html(corpus_kb)
+    text = ui_handlers.status_html(corpus_kb)
     assert f"<b>{s.documents}</b> documents" in text
     assert f"<b>{s.chunks}</b> chunks" in text
     assert html.escape(s.model) in text
@@ -175,23 +179,23 @@ def test_status_shows_counts_model_and_build_time(corpus_kb: KnowledgeBase, ui: 
     assert s.documents == 4
 
 
-def test_status_without_index(tmp_path: Path, models: Models, ui: ModuleType) -> None:
+def test_status_without_index(tmp_path: Path, models: Models) -> None:
     kb = KnowledgeBase(Settings(corpus_dir=tmp_path / "c", index_dir=tmp_path / "i"), models=models)
-    assert "No index yet" in ui.status_html(kb)
-    assert ui.sources_rows(kb) == []
-    history, _ = ui.respond(kb, HAIKU_Q, [])
+    assert "No index yet" in ui_handlers.status_html(kb)
+    assert ui_handlers.sources_rows(kb) == []
+    history, _ = ui_handlers.respond(kb, HAIKU_Q, [])
     assert "kb index" in history[-1]["content"] or "no index" in history[-1]["content"]
 
 
-def test_sources_list_every_article(corpus_kb: KnowledgeBase, ui: ModuleType) -> None:
-    rows = ui.sources_rows(corpus_kb)
+def test_sources_list_every_article(corpus_kb: KnowledgeBase) -> None:
+    rows = ui_handlers.sources_rows(corpus_kb)
     docs = corpus_kb.index.manifest.documents
     assert len(rows) == len(docs) == 4
     by_file = {r[1]: r for r in rows}
     for d in docs.values():
         title, _source, lang, chunks, when = by_file[d.source]
         assert (title, chunks) == (d.title, len(d.chunk_ids))
-        assert lang == ui.LANGUAGES[d.lang]
+        assert lang == cards.LANGUAGES[d.lang]
         assert when.startswith(d.indexed_at[:10])
     assert {r[2] for r in rows} >= {"Korean", "Chinese"}
 
@@ -199,15 +203,13 @@ def test_sources_list_every_article(corpus_kb: KnowledgeBase, ui: ModuleType) ->
 # ------------------------------------------------------------ changing the index
 
 
-def test_upload_adds_article_and_embeds_only_it(
-    tiny_kb: KnowledgeBase, tmp_path: Path, ui: ModuleType
-) -> None:
+def test_upload_adds_article_and_embeds_only_it(tiny_kb: KnowledgeBase, tmp_path: Path) -> None:
     src = tmp_path / "upload" / "Busan Sea Library.ko.md"
     src.parent.mkdir()
     src.write_bytes(NEW_ARTICLE)
     before = tiny_kb.status()
     stages: list[str] = []
-    msg = ui.add_article(tiny_kb, str(src), progress=lambda s, d, t: stages.append(s))
+    msg = ui_handlers.add_article(tiny_kb, str(src), progress=lambda s, d, t: stages.append(s))
     assert msg.startswith("Saved busan-sea-library.ko.md"), msg
     assert "added 1" in msg and "unchanged 3" in msg
     assert (tiny_kb.settings.corpus_dir / "busan-sea-library.ko.md").read_bytes() == NEW_ARTICLE
@@ -229,42 +231,42 @@ def test_upload_adds_article_and_embeds_only_it(
     assert len(new_doc.chunk_ids) >= 1
     assert 0 < embedded <= new_texts and reused > 0
 
-    history, panel = ui.respond(tiny_kb, "부산 바다 도서관의 열람실 좌석은 몇 석인가요?", [])
+    history, panel = ui_handlers.respond(
+        tiny_kb, "부산 바다 도서관의 열람실 좌석은 몇 석인가요?", []
+    )
     assert "120" in history[-1]["content"]
     assert "busan-sea-library.ko.md" in panel
 
     # the same file again is refused without the replace flag, accepted with it
-    again = ui.add_article(tiny_kb, str(src))
+    again = ui_handlers.add_article(tiny_kb, str(src))
     assert again.startswith("⚠ Not added") and "already exists" in again
-    replaced = ui.add_article(tiny_kb, str(src), replace=True)
+    replaced = ui_handlers.add_article(tiny_kb, str(src), replace=True)
     assert replaced.startswith("Replaced busan-sea-library.ko.md"), replaced
 
 
-def test_upload_refusals_are_one_line(
-    tiny_kb: KnowledgeBase, tmp_path: Path, ui: ModuleType
-) -> None:
+def test_upload_refusals_are_one_line(tiny_kb: KnowledgeBase, tmp_path: Path) -> None:
     bad = tmp_path / "evil.exe"
     bad.write_bytes(b"MZ\x00\x00")
-    msg = ui.add_article(tiny_kb, str(bad))
+    msg = ui_handlers.add_article(tiny_kb, str(bad))
     assert msg.startswith("⚠ Not added") and "\n" not in msg
-    assert ui.add_article(tiny_kb, None).startswith("⚠ Choose")
+    assert ui_handlers.add_article(tiny_kb, None).startswith("⚠ Choose")
     src = tmp_path / "upload" / "x.md"
     src.parent.mkdir()
     src.write_bytes(NEW_ARTICLE)
     before = sorted(tiny_kb.settings.corpus_dir.parent.rglob("*.md"))
-    assert "path traversal" in ui.add_article(tiny_kb, str(src), name="../x.md")
+    assert "path traversal" in ui_handlers.add_article(tiny_kb, str(src), name="../x.md")
     assert sorted(tiny_kb.settings.corpus_dir.parent.rglob("*.md")) == before
 
 
-def test_rebuild_reports(tiny_kb: KnowledgeBase, ui: ModuleType) -> None:
-    msg = ui.rebuild(tiny_kb)
+def test_rebuild_reports(tiny_kb: KnowledgeBase) -> None:
+    msg = ui_handlers.rebuild(tiny_kb)
     assert "Indexed 3 documents" in msg and "added 0" in msg and "0 texts embedded" in msg
 
 
-def test_question_answered_while_a_rebuild_runs(tiny_kb: KnowledgeBase, ui: ModuleType) -> None:
+def test_question_answered_while_a_rebuild_runs(tiny_kb: KnowledgeBase) -> None:
     """A full rebuild is held mid-way until a question has been answered from the old index."""
     question = "하늘 카페의 아메리카노 가격은 얼마인가요?"
-    expected = ui.respond(tiny_kb, question, [])
+    expected = ui_handlers.respond(tiny_kb, question, [])
     old_build = tiny_kb.status().path
     answered = threading.Event()
     in_build = threading.Event()
@@ -275,10 +277,12 @@ def test_question_answered_while_a_rebuild_runs(tiny_kb: KnowledgeBase, ui: Modu
             assert answered.wait(timeout=120), "the question was blocked by the rebuild"
 
     result: dict[str, str] = {}
-    t = threading.Thread(target=lambda: result.update(msg=ui.rebuild(tiny_kb, True, progress)))
+    t = threading.Thread(
+        target=lambda: result.update(msg=ui_handlers.rebuild(tiny_kb, True, progress))
+    )
     t.start()
     assert in_build.wait(timeout=120)
-    during = ui.respond(tiny_kb, question, [])
+    during = ui_handlers.respond(tiny_kb, question, [])
     answered.set()
     t.join(timeout=300)
     assert "⚠" not in during[0][-1]["content"]

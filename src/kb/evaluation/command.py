@@ -24,8 +24,9 @@ from typing import Any, TextIO
 
 from kb.errors import EvalError, KbError
 from kb.evaluation.datasets import FORMATS, load_eval_set
+from kb.evaluation.modes import DEFAULT_MODES, VARIANTS, parse_modes
 from kb.evaluation.report import to_json, to_markdown, write_chart
-from kb.evaluation.runner import DEFAULT_MODES, VARIANTS, parse_modes, run_eval
+from kb.evaluation.runner import run_eval
 from kb.ingest.chunk import ChunkerConfig
 from kb.settings import Settings
 
@@ -162,7 +163,7 @@ def _cmd_eval(
     settings.validate()
     chunker = ChunkerConfig(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     if embedder_factory is None and all(s.mode == "lexical" for s in specs) and not args.model:
-        from kb.evaluation.runner import NullEmbedder
+        from kb.evaluation.scratch import NullEmbedder
 
         embedder: Any = NullEmbedder()  # lexical only: skip the (slow) embedding
     elif embedder_factory is None:

@@ -17,15 +17,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.errors import DatasetError, IngestError
+from kb.evaluation.evidence_text import contains_evidence, names_document
+from kb.evaluation.files import (
+    answer_keys_of,
+    as_list,
+    find_qrels,
+    flag,
+    read_jsonl,
+    read_qrels,
+    text_document,
+)
 from kb.ingest.document import Chunk, Document
 from kb.ingest.lang import detect_language
-from kb.ingest.load import load_bytes
 
 EVIDENCE = "EVIDENCE"
 FORMATS = ("auto", "gold", "squad", "beir")
@@ -94,38 +101,15 @@ class EvalSet:
         return dataclasses.replace(self, queries=chosen)
 
 
-_SPACE = re.compile(r"\s+")
-
-
-def _squash(text: str) -> str:
-    return _SPACE.sub("", text)
-
-
-def contains_evidence(chunk: Chunk, evidence: Sequence[str]) -> bool:
-    """True when the chunk's original or cleaned text holds any evidence string
-    (exactly, or ignoring whitespace, which cleaning and line wrapping move)."""
-    if not evidence:
-        return False
-    if any(e and (e in chunk.raw or e in chunk.text) for e in evidence):
-        return True
-    raw, text = _squash(chunk.raw), _squash(chunk.text)
-    return any((s := _squash(e)) and (s in raw or s in text) for e in evidence)
-
-
-def _names_document(chunk: Chunk, name: str) -> bool:
-    """``name`` is the chunk's document: its id, its corpus path or file name."""
-    return name in (chunk.doc_id, chunk.source, chunk.source.rsplit("/", 1)[-1])
-
-
 def gold_relevant(chunk: Chunk, query: EvalQuery) -> bool:
     """Gold relevance: the chunk holds an evidence string; an evidence entry that
     names a document (id or file name) makes all of that document relevant; with
     no evidence strings, any chunk of the listed ``doc_ids`` is."""
     if query.evidence:
-        if any(_names_document(chunk, e) for e in query.evidence):
+        if any(names_document(chunk, e) for e in query.evidence):
             return True
         return contains_evidence(chunk, query.evidence)
-    return any(_names_document(chunk, d) for d in query.doc_ids)
+    return any(names_document(chunk, d) for d in query.doc_ids)
 
 
 # ---------------------------------------------------------------- detection
@@ -159,27 +143,13 @@ def load_eval_set(
     raise DatasetError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def _read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, object]]]:
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DatasetError(f"{path}:{n}: expected a JSON object")
-            yield n, row
-
-
 # ---------------------------------------------------------------- gold
 
 
 def load_gold(path: Path) -> EvalSet:
     queries: list[EvalQuery] = []
     seen: set[str] = set()
-    for n, row in _read_jsonl(path):
+    for n, row in read_jsonl(path):
         question = row.get("question", row.get("query"))
         if not isinstance(question, str) or not question.strip():
             raise DatasetError(f"{path}:{n}: missing field 'question'")
@@ -187,10 +157,10 @@ def load_gold(path: Path) -> EvalSet:
         if qid in seen:
             raise DatasetError(f"{path}:{n}: duplicate id {qid!r}")
         seen.add(qid)
-        answerable = _flag(row.get("answerable", True))
-        evidence = tuple(str(e) for e in _as_list(row.get("evidence")) if str(e).strip())
+        answerable = flag(row.get("answerable", True))
+        evidence = tuple(str(e) for e in as_list(row.get("evidence")) if str(e).strip())
         doc_ids = tuple(
-            str(d) for key in ("doc_ids", "doc_id") for d in _as_list(row.get(key)) if str(d)
+            str(d) for key in ("doc_ids", "doc_id") for d in as_list(row.get(key)) if str(d)
         )
         if answerable and not evidence and not doc_ids:
             raise DatasetError(
@@ -206,9 +176,9 @@ def load_gold(path: Path) -> EvalSet:
                 doc_ids=doc_ids,
                 evidence=evidence,
                 answer=str(row.get("answer") or ""),
-                answer_keys=_keys(row.get("answer_keys"), path, n),
+                answer_keys=answer_keys_of(row.get("answer_keys"), path, n),
                 qtype=str(row.get("type") or ""),
-                trap=_flag(row.get("trap", False)),
+                trap=flag(row.get("trap", False)),
             )
         )
     if not queries:
@@ -216,42 +186,7 @@ def load_gold(path: Path) -> EvalSet:
     return EvalSet(name=path.stem, format="gold", queries=queries)
 
 
-def _keys(value: object, path: Path, n: int) -> tuple[str | tuple[str, ...], ...]:
-    """``answer_keys``: a string, or a list of strings and lists of strings."""
-    out: list[str | tuple[str, ...]] = []
-    for item in _as_list(value):
-        if isinstance(item, str) and item.strip():
-            out.append(item)
-        elif isinstance(item, list) and item and all(isinstance(x, str) for x in item):
-            out.append(tuple(item))
-        else:
-            raise DatasetError(f"{path}:{n}: answer_keys must hold strings or lists of strings")
-    return tuple(out)
-
-
-def _flag(value: object) -> bool:
-    """``answerable``: true/false, or the strings "true"/"false", "yes"/"no", 1/0."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("false", "no", "0", "")
-    return bool(value)
-
-
-def _as_list(value: object) -> list[object]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    return [value]
-
-
 # ---------------------------------------------------------------- SQuAD
-
-
-def _text_document(text: str, source: str, title: str) -> Document:
-    """A Document from plain text, titled ``title`` (not the file name)."""
-    doc = load_bytes(text.encode("utf-8"), source)
-    sections = tuple(dataclasses.replace(s, title=title) for s in doc.sections)
-    return dataclasses.replace(doc, title=title, sections=sections)
 
 
 def load_squad(path: Path, titles: bool = True) -> EvalSet:
@@ -279,7 +214,7 @@ def load_squad(path: Path, titles: bool = True) -> EvalSet:
             pid = f"p{p:05d}"
             p += 1
             try:
-                doc = _text_document(context, f"{pid}.txt", title)
+                doc = text_document(context, f"{pid}.txt", title)
             except IngestError:
                 skipped += 1
                 continue
@@ -315,66 +250,26 @@ def load_squad(path: Path, titles: bool = True) -> EvalSet:
 # ---------------------------------------------------------------- BEIR / TREC
 
 
-def read_qrels(path: Path) -> dict[str, dict[str, int]]:
-    """BEIR ``query-id<TAB>corpus-id<TAB>score`` (with or without a header) or
-    TREC ``qid 0 docid rel``."""
-    qrels: dict[str, dict[str, int]] = {}
-    with open(path, encoding="utf-8", newline="") as f:
-        for n, line in enumerate(f, start=1):
-            parts = line.split("\t") if "\t" in line else line.split()
-            parts = [x.strip() for x in parts]
-            if not line.strip():
-                continue
-            if len(parts) == 4:
-                qid, _, did, rel = parts
-            elif len(parts) == 3:
-                qid, did, rel = parts
-            else:
-                raise DatasetError(f"{path}:{n}: expected 3 (BEIR) or 4 (TREC) columns")
-            try:
-                grade = int(float(rel))
-            except ValueError:
-                if n == 1:
-                    continue  # header line
-                raise DatasetError(f"{path}:{n}: relevance {rel!r} is not a number") from None
-            if grade > 0:
-                qrels.setdefault(qid, {})[did] = grade
-    return qrels
-
-
-def _find_qrels(folder: Path, split: str) -> Path:
-    for cand in (
-        folder / "qrels" / f"{split}.tsv",
-        folder / "qrels" / f"{split}.txt",
-        folder / f"qrels.{split}.tsv",
-        folder / "qrels.tsv",
-        folder / "qrels.txt",
-    ):
-        if cand.is_file():
-            return cand
-    raise DatasetError(f"{folder}: no qrels/{split}.tsv")
-
-
 def load_beir(folder: Path, split: str = "test") -> EvalSet:
-    qrels = read_qrels(_find_qrels(folder, split))
+    qrels = read_qrels(find_qrels(folder, split))
     documents: list[Document] = []
     item_of_doc: dict[str, str] = {}
     skipped = 0
-    for i, (n, row) in enumerate(_read_jsonl(folder / "corpus.jsonl")):
+    for i, (n, row) in enumerate(read_jsonl(folder / "corpus.jsonl")):
         if "_id" not in row:
             raise DatasetError(f"{folder / 'corpus.jsonl'}:{n}: missing _id")
         cid = str(row["_id"])
         text = str(row.get("text") or "")
         title = str(row.get("title") or "")
         try:
-            doc = _text_document(text, f"d{i:07d}.txt", title)
+            doc = text_document(text, f"d{i:07d}.txt", title)
         except IngestError:
             skipped += 1
             continue
         documents.append(doc)
         item_of_doc[doc.doc_id] = cid
     queries: list[EvalQuery] = []
-    for _, row in _read_jsonl(folder / "queries.jsonl"):
+    for _, row in read_jsonl(folder / "queries.jsonl"):
         qid = str(row.get("_id", ""))
         if qid not in qrels:
             continue  # only queries judged in this split

@@ -17,7 +17,7 @@ from kb.llm.prompt import answer_prompt
 from kb.llm.verify import CheckedSentence, Verification, Verifier
 from kb.qa.answer import Answer, Answerer
 from kb.qa.cite import Citation, make_citation
-from kb.qa.retrieve import Retrieval
+from kb.qa.hits import Retrieval
 from kb.scripts import question_language
 
 log = logging.getLogger(__name__)

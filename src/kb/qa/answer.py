@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kb.qa.cite import Citation
-from kb.qa.retrieve import Retrieval
+from kb.qa.hits import Retrieval
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from kb.qa.calibration import AnswerModel
 from kb.qa.cite import Citation, make_block_citation, make_citation
 from kb.qa.evidence import FEATURES, Candidate, EvidenceFinder
 from kb.qa.extract import Extracted, clean_item, extract
+from kb.qa.hits import Retrieval
 from kb.qa.lexicon import Lexicon
 from kb.qa.question import Question, analyze
-from kb.qa.retrieve import Retrieval
 from kb.scripts import question_language
 
 

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kb.errors import QueryError
 from kb.qa.answer import Answer, Answerer
+from kb.qa.hits import Retrieval
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import Mention, ModelName, find_mentions
-from kb.qa.retrieve import Retrieval
 from kb.scripts import question_language
 from kb.settings import Settings
 

@@ -29,7 +29,6 @@ candidates and the floor from the least similar chunks (a FAISS search with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,71 +37,17 @@ from kb.index.ann import stored_vectors
 from kb.index.derived import entity_tokens
 from kb.index.load import KnowledgeIndex
 from kb.index.sparse import SparseHits
-from kb.ingest.document import Chunk
 from kb.models.embed import Embedder
 from kb.qa.candidates import Depths, dot_rows, max_per_chunk, scale, sentence_rows
 from kb.qa.fuse import weighted_sum
 from kb.qa.glossary import expand
+from kb.qa.hits import Hit, Retrieval
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.mentions import ModelName, subject_of, without_names
 
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4
 SIGNALS = ("dense", "sentence", "lexical", "entity", "second")
-__all__ = ["MODES", "SIGNALS", "Hit", "HybridRetriever", "Retrieval", "entity_tokens"]
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk: Chunk
-    score: float
-    rank: int
-    row: int  # the chunk's position in the index (its vector and sentence rows)
-    scores: dict[str, float] = field(default_factory=dict)  # per-signal, normalized
-    # raw e5 cosine of the query and each of ``chunk.sentences`` (empty: lexical mode)
-    sentence_scores: tuple[float, ...] = ()
-    # the same under the second encoder (empty: none)
-    second_scores: tuple[float, ...] = ()
-    # the second encoder's cosine of the query without its model names and each
-    # sentence: what a sentence says about the topic asked, beyond the model named
-    topic_scores: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    """Hits plus what the answer stage reads besides them: the query vector, the
-    per-language offset of sentence cosines (e5 scores passages in the question's
-    own language higher), and the names and numbers each hit's article mentions."""
-
-    query: str
-    hits: list[Hit]
-    query_vector: np.ndarray | None
-    query_tokens: list[str]
-    # document language -> mean sentence cosine of its sentences minus the overall mean
-    language_offsets: dict[str, float] = field(default_factory=dict)
-    # document id -> entity tokens (names, numbers, name_version pairs) of the article
-    doc_names: dict[str, frozenset[str]] = field(default_factory=dict)
-    # document id -> the model the article is about (its most often named one)
-    doc_subjects: dict[str, ModelName | None] = field(default_factory=dict)
-
-    def hits_json(self) -> list[dict[str, object]]:
-        """The hits as JSON objects (``kb search --json``, ``/api/search``)."""
-        return [
-            {
-                "rank": h.rank,
-                "score": round(h.score, 6),
-                "doc_id": h.chunk.doc_id,
-                "title": h.chunk.title,
-                "section": h.chunk.section,
-                "lang": h.chunk.lang,
-                "source": h.chunk.source,
-                "start": h.chunk.start,
-                "end": h.chunk.end,
-                "text": h.chunk.raw,
-                "scores": {k: round(v, 6) for k, v in h.scores.items()},
-            }
-            for h in self.hits
-        ]
 
 
 class HybridRetriever:

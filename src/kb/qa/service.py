@@ -28,8 +28,9 @@ from kb.models.loaded import Models, ModelSpec
 from kb.models.second_encoder import wants_second
 from kb.qa.answer import Answer
 from kb.qa.extractive import ExtractiveAnswerer
+from kb.qa.hits import Retrieval
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
-from kb.qa.retrieve import HybridRetriever, Retrieval
+from kb.qa.retrieve import HybridRetriever
 from kb.settings import Settings
 
 if TYPE_CHECKING:

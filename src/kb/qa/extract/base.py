@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.qa.evidence import Candidate, topic_bigrams
+from kb.qa.evidence import Candidate
+from kb.qa.evidence_match import topic_bigrams
 from kb.qa.figures import Figure
 from kb.qa.glossary import expand
 from kb.qa.lexicon import Lexicon

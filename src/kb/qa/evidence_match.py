@@ -1,0 +1,112 @@
+"""What a text is about, for choosing evidence: the names an article must
+mention to answer a question (and whether it does), the benchmark a text names,
+the model the text around a sentence is about, and topic bigrams (a text without
+its model names and numbers)."""
+
+from __future__ import annotations
+
+import re
+
+from kb.index.tokenize import Tokenizer
+from kb.ingest.document import Block
+from kb.qa.hits import Hit
+from kb.qa.lexicon import Lexicon
+from kb.qa.mentions import ModelName, find_mentions, without_names
+from kb.qa.question import Question
+
+_SQUASH = re.compile(r"[\s\-_]+")
+
+
+def squash(text: str) -> str:
+    return _SQUASH.sub("", text.lower())
+
+
+def names_benchmark(text: str, benchmarks: tuple[str, ...]) -> bool:
+    """``text`` names one of the benchmarks (spacing and hyphens ignored; "MMLU"
+    is not found inside "MMMLU")."""
+    low = text.lower()
+    for b in benchmarks:
+        parts = [p for p in re.split(r"[\s\-_]+", b.split()[0].lower()) if p]
+        body = r"[\s\-_]*".join(re.escape(p) for p in parts)
+        if body and re.search(rf"(?<![a-z0-9]){body}(?![a-z0-9])", low):
+            return True
+    return False
+
+
+def clause_at(text: str, start: int, end: int) -> str:
+    left = max((m.end() for m in re.finditer(r"[,，;；]", text[:start])), default=0)
+    rest = text[end:]
+    right = min((m.start() for m in re.finditer(r"[,，;；]", rest)), default=len(rest))
+    return text[left : end + right]
+
+
+def context_subject(
+    hit: Hit, block: Block | None, doc_subject: ModelName | None, lexicon: Lexicon
+) -> ModelName | None:
+    """The model the text around a sentence is about: its list's lead-in, its
+    section heading, else the article's subject."""
+    texts = []
+    if block is not None and block.lead is not None:
+        texts.append(block.lead.text)
+    texts.append(hit.chunk.section)
+    for text in texts:
+        found = [m.name for m in find_mentions(text, lexicon) if m.name.version]
+        if doc_subject is not None and any(n.compatible(doc_subject) for n in found):
+            return doc_subject  # the article's own model, wherever the heading names it
+        if found:
+            return found[0].resolve(doc_subject)
+    return doc_subject
+
+
+def fits(name: ModelName | None, asked: tuple[ModelName, ...]) -> bool:
+    return name is not None and any(name.answers_for(a) for a in asked)
+
+
+def _name_tokens(text: str, tokenizer: Tokenizer) -> frozenset[str]:
+    return frozenset(t for t in tokenizer(text) if not t.startswith("k:"))
+
+
+def question_names(
+    q: Question, tokenizer: Tokenizer, lexicon: Lexicon
+) -> tuple[frozenset[str], list[frozenset[str]]]:
+    """Name tokens an article must mention to answer the question: acronyms it uses
+    ("MMLU", "AISI"), and the tokens of each model it names (with their versions,
+    "opus_4"), of which an article needs every one for a question about one model,
+    and at least one for a question comparing several (each may be in its own
+    article). Ordinary capitalized words ("Table", "Japanese") and amounts ("10M")
+    are no names."""
+    acronyms = re.findall(r"(?<![A-Za-z0-9])[A-Z]{3,}(?![A-Za-z0-9])", q.text)
+    required = frozenset().union(*(_name_tokens(a, tokenizer) for a in acronyms))
+    models = [
+        _name_tokens(q.text[m.start : m.end], tokenizer) for m in find_mentions(q.text, lexicon)
+    ]
+    return required, [m for m in models if m]
+
+
+def _has(vocab: frozenset[str], token: str) -> bool:
+    """``token`` is in ``vocab``; a joined name token in either order ("haiku_3.5"
+    is "3.5_haiku": "하이쿠 3.5" names the article's "Claude 3.5 하이쿠")."""
+    if token in vocab:
+        return True
+    parts = token.split("_")
+    return len(parts) == 2 and f"{parts[1]}_{parts[0]}" in vocab
+
+
+def covers(vocab: frozenset[str], required: frozenset[str], models: list[frozenset[str]]) -> bool:
+    if not all(_has(vocab, t) for t in required):
+        return False
+    fits = [all(_has(vocab, t) for t in m) for m in models]
+    if len(models) <= 1:
+        return all(fits)
+    return any(fits)
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"[\s\d.%]+", "", text.lower())
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def topic_bigrams(text: str, lexicon: Lexicon) -> set[str]:
+    """Character bigrams of ``text`` without its model names and numbers: what a
+    sentence or question is about, beyond which model and which figure."""
+    return _bigrams(without_names(text, lexicon))
