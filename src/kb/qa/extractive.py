@@ -91,15 +91,11 @@ class ExtractiveAnswerer:
                 quotes.append(block.lead.text)
                 lines.append(f"“{block.lead.text}”")
             lines.extend(f"- {item} [{numbers[0]}]" for item in ex.items)
-        elif not ex.quote_in_lead:
-            for c, n in zip(ex.evidence, numbers, strict=True):
-                text = clean_item(c.sentence.text)
-                if text not in quotes:
-                    quotes.append(text)
-                    lines.append(f"“{text}” [{n}]")
         else:
-            quotes.extend(dict.fromkeys(clean_item(c.sentence.text) for c in ex.evidence[:main]))
-            for c, n in zip(ex.evidence[main:], numbers[main:], strict=True):
+            # evidence the lead line already says is not quoted again under it
+            said = main if ex.quote_in_lead else 0
+            quotes.extend(dict.fromkeys(clean_item(c.sentence.text) for c in ex.evidence[:said]))
+            for c, n in zip(ex.evidence[said:], numbers[said:], strict=True):
                 text = clean_item(c.sentence.text)
                 if text not in quotes:
                     quotes.append(text)
