@@ -3,7 +3,8 @@ with the features the answer model scores it by.
 
 A sentence is a candidate only if
 
-* its article mentions every name the question uses (with its version), and
+* its article mentions every name the question uses (with its version; other
+  capitalized words too when some article at hand uses them as names), and
 * for a question asking for a figure, it holds a figure of that kind stated for the
   model the question names (a sibling's figure in the same sentence or table row
   does not count), and it names the benchmark the question names (in the sentence,
@@ -11,6 +12,8 @@ A sentence is a candidate only if
 * for a question about a property that is no figure kind (lexicon "attributes":
   context window, parameters, training data, ...), it (or its lead-in or section)
   uses one of the property's terms;
+* for a yes/no, open or list question naming a model, it is about that model (the
+  sentence's subject or, when it names none, the text around it);
 * it is not an instruction to a reader or an assistant (flagged at indexing).
 
 Features (all in [0, 1] or small ranges, see ``FEATURES``) feed the logistic answer
@@ -27,6 +30,7 @@ from kb.ingest.document import Block, Sentence
 from kb.qa.evidence_match import (
     clause_at,
     context_subject,
+    corpus_names,
     covers,
     fits,
     names_benchmark,
@@ -63,6 +67,10 @@ FEATURES = (
     "short",  # 1 for a fragment (fewer than 8 word characters)
     "title",  # 1 a line without a sentence end that is no list item or row (a caption)
 )
+# question types whose answer is a statement about the model the question names: a
+# sentence about another model (or in another model's article, under no model of
+# its own) is no evidence; figures have their own rule (a figure's owner)
+_ABOUT_THE_MODEL = ("yesno", "open", "list")
 _SENTENCE_END = re.compile(r"[.。!?！？:：다요]\s*['\"”’)\]]*\s*$")
 _WORD = re.compile(r"\w")
 
@@ -94,6 +102,7 @@ class EvidenceFinder:
 
     def candidates(self, q: Question, retrieval: Retrieval) -> list[Candidate]:
         required, model_names = question_names(q, self.tokenizer, self.lexicon)
+        required |= corpus_names(q, retrieval.doc_names.values(), self.lexicon)
         names = required.union(*model_names)
         q_tokens = set(self.tokenizer(q.text)) | {
             t for w in expand(q.text, self.lexicon.glossary) for t in self.tokenizer(w)
@@ -143,6 +152,30 @@ class EvidenceFinder:
                     c.features[feature + "_gap"] = top - c.features[feature]
         return out
 
+    def _about(
+        self,
+        subject: ModelName | None,
+        context: ModelName | None,
+        hit: Hit,
+        block: Block | None,
+        q: Question,
+    ) -> bool:
+        """The sentence, the text around it (when it names no model of its own) or
+        a model its section heading or list lead-in names ("클로드 3.7 소네트 및
+        클로드 4 시리즈의 등장") is one the question names; or no model at all."""
+        if subject is None and context is None:
+            return True
+        if fits(subject, q.models) or fits(context, q.models):
+            return True
+        texts = [hit.chunk.section]
+        if block is not None and block.lead is not None:
+            texts.append(block.lead.text)
+        return any(
+            fits(m.name.resolve(context), q.models)
+            for text in texts
+            for m in find_mentions(text, self.lexicon)
+        )
+
     def _no_evidence(self, hit: Hit, sentence: Sentence) -> bool:
         """Headings, table headers and captions, and reference lists state nothing."""
         if sentence.role == "header":
@@ -186,6 +219,12 @@ class EvidenceFinder:
         mentions = [m.name.resolve(context) for m in find_mentions(text, lex)]
         subject = stated_subject(text, len(text), find_mentions(text, lex), lex)
         subject = subject.resolve(context) if subject is not None else context
+        if (
+            q.models
+            and q.qtype in _ABOUT_THE_MODEL
+            and not self._about(subject, context, hit, block, q)
+        ):
+            return None  # "does Claude 3.5 Sonnet run on Vertex AI": not Claude 3.5 Haiku's list
         figures: tuple[Figure, ...] = ()
         owned: tuple[Figure, ...] = ()
         if q.figure is not None:

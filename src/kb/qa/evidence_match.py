@@ -6,6 +6,7 @@ its model names and numbers)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from kb.index.tokenize import Tokenizer
 from kb.ingest.document import Block
@@ -81,6 +82,29 @@ def question_names(
         _name_tokens(q.text[m.start : m.end], tokenizer) for m in find_mentions(q.text, lexicon)
     ]
     return required, [m for m in models if m]
+
+
+_CAPITALIZED = re.compile(r"(?<![\w\-])[A-Z][a-z]{3,}(?![\w\-])")
+
+
+def corpus_names(
+    q: Question, vocabularies: Iterable[frozenset[str]], lexicon: Lexicon
+) -> frozenset[str]:
+    """Capitalized words the question uses ("Vertex", "Replit", "Rakuten"), not its
+    first word and not part of a model name, that some of the articles at hand use
+    as a name: an article must mention them to answer ("is Claude 3.5 Sonnet on
+    Vertex AI?" is no question its report answers). A capitalized word no article
+    uses ("Does", "Kubernetes") asks for nothing here and is left to retrieval."""
+    known = frozenset().union(*vocabularies)
+    spans = [(m.start, m.end) for m in find_mentions(q.text, lexicon)]
+    out = set()
+    for m in _CAPITALIZED.finditer(q.text):
+        if m.start() == 0 or any(a <= m.start() < b for a, b in spans):
+            continue
+        word = m.group(0).lower()
+        if word in known:
+            out.add(word)
+    return frozenset(out)
 
 
 def _has(vocab: frozenset[str], token: str) -> bool:

@@ -58,7 +58,10 @@ class ExtractiveAnswerer:
         scored, confidence = self.scored(q, retrieval)
         if not scored or confidence < self.model.threshold:
             return self.not_found(question, confidence, q)
-        return self.compose(q, extract(q, scored, self.lexicon), confidence)
+        extracted = extract(q, scored, self.lexicon)
+        if extracted is None:
+            return self.not_found(question, confidence, q)
+        return self.compose(q, extracted, confidence)
 
     def compose(self, q: Question, ex: Extracted, confidence: float) -> Answer:
         citations: list[Citation] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -85,12 +85,19 @@ class Lexicon:
     skip_sections: tuple[str, ...]  # sections that state no facts (references)
     negation: tuple[re.Pattern[str], ...]  # "without tools", "도구 없이", "无工具"
     attributes: tuple[Attribute, ...] = ()  # properties asked about that are no figure kind
+    # "which model scored higher": "max" / "min" cues (the owner of the largest or
+    # smallest figure answers)
+    which_order: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
+    # words that say "a benchmark" without naming one ("math benchmark score")
+    benchmark_generic: frozenset[str] = frozenset()
 
     def negated(self, text: str) -> bool:
         return any(p.search(text) for p in self.negation)
 
     def is_benchmark(self, word: str) -> bool:
         w = word.lower()
+        if w in self.benchmark_generic:
+            return False
         return w in self.benchmarks or any(b in w for b in self.benchmark_words)
 
     def label(self, name: str, lang: str) -> str:
@@ -180,6 +187,7 @@ def build(data: dict[str, Any]) -> Lexicon:
             numerals={str(k): float(v) for k, v in data.get("numerals", {}).items()},
             benchmarks=frozenset(_words(data, "benchmarks")),
             benchmark_words=tuple(_words(data, "benchmark_words")),
+            benchmark_generic=frozenset(w.lower() for w in _words(data, "benchmark_generic")),
             side_words={str(k): tuple(v) for k, v in data.get("side_words", {}).items()},
             token_words=tuple(_words(data, "token_words")),
             wh_words=_patterns(data.get("wh_words", []), "wh_words"),
@@ -198,6 +206,11 @@ def build(data: dict[str, Any]) -> Lexicon:
             which_targets={
                 str(k): _patterns(v, f"which_targets.{k}")
                 for k, v in data.get("which_targets", {}).items()
+            },
+            which_order={
+                str(k): _patterns(v, f"which_order.{k}")
+                for k, v in data.get("which_order", {}).items()
+                if k in ("max", "min")
             },
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

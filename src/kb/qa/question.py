@@ -65,8 +65,12 @@ def find_benchmarks(text: str, lexicon: Lexicon) -> list[str]:
     for run in _LATIN_RUN.finditer(text):
         words = run.group(0).split()
         for i, w in enumerate(words):
+            named = i + 1 < len(words) and words[i + 1].lower() in lexicon.benchmark_generic
             if lexicon.is_benchmark(w) and (
-                cjk or not w.islower() or any(b in w.lower() for b in lexicon.benchmark_words)
+                cjk
+                or not w.islower()
+                or named  # "math benchmark": a name, though written in lower case
+                or any(b in w.lower() for b in lexicon.benchmark_words)
             ):
                 phrase = w.lower()
                 # a following capitalized qualifier belongs to it ("SWE-bench Verified")

@@ -31,7 +31,9 @@ EXTRACTORS = {
 }
 
 
-def extract(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+def extract(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
+    """The answer, or None when the evidence lacks part of what the type needs (one
+    side of a comparison, an operand of a computation)."""
     return EXTRACTORS.get(q.qtype, open_answer)(q, scored, lexicon)
 
 

@@ -80,17 +80,24 @@ def pair_answer(q: Question, a: Found, b: Found, lexicon: Lexicon, working: bool
     return Extracted(line, [ca] if ca is cb else [ca, cb])
 
 
-def comparison(q: Question, scored: Scored, lexicon: Lexicon, working: bool = False) -> Extracted:
+def comparison(
+    q: Question, scored: Scored, lexicon: Lexicon, working: bool = False
+) -> Extracted | None:
     """Two models side by side. When the question asks for a figure (a score, a
-    benchmark), both models' figures; when it only compares ("is A faster than B?"),
-    the stated ratio or the figure pair whose sentence is about what it compares,
-    else the best sentence."""
+    benchmark), both models' figures, and nothing when the evidence has only one
+    of them or, for a benchmark named, either (a comparison with one side missing
+    is not an answer: "Opus 4 vs Sonnet 4 on SWE-bench" when only Sonnet 4's score
+    is stated); when it only compares
+    ("is A faster than B?"), the stated ratio or the figure pair whose sentence is
+    about what it compares, else the best sentence."""
     if len(q.models) < 2 or q.figure is None:
         return open_answer(q, scored, lexicon)
     a, b = pair(q, scored, lexicon)
     if q.figure_asked:
         if a is not None and b is not None:
             return pair_answer(q, a, b, lexicon, working)
+        if q.benchmarks or a is not None or b is not None:
+            return None  # one side's figure, or none for the benchmark named
         return open_answer(q, scored, lexicon)
     words = question_topic(q, lexicon)
     pair_overlap = -1

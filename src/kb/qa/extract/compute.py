@@ -179,7 +179,7 @@ def model_ratio(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | No
     return None
 
 
-def arithmetic(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+def arithmetic(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     kind = q.figure.kind if q.figure is not None else ""
     attempts = []
     if q.volumes and kind == "price":

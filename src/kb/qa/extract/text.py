@@ -9,9 +9,9 @@ import re
 from kb.qa.evidence import Candidate
 from kb.qa.extract.base import Extracted, Scored, clean_item, subject_text
 from kb.qa.lexicon import Lexicon
-from kb.qa.mentions import ModelName, find_mentions
+from kb.qa.mentions import ModelName, find_mentions, without_names
 from kb.qa.question import Question, find_benchmarks
-from kb.qa.render import join_values, lead
+from kb.qa.render import figure_text, join_values, lead
 
 _PROPER = re.compile(r"[A-Z][A-Za-z0-9&.\-]*(?:\s+[A-Z][A-Za-z0-9&.\-]*)*")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
@@ -93,10 +93,42 @@ def _neighbours(c: Candidate) -> list[Candidate]:
     return out
 
 
+def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
+    """ "Which model scored higher on Terminal-Bench?": among the best candidates,
+    the first stating figures of the asked kind for two or more models (a sentence
+    or a table row), the owner of the largest (or, for "lower", "cheaper", the
+    smallest), with its figure."""
+    order = next(
+        (k for k, pats in lexicon.which_order.items() if any(p.search(q.text) for p in pats)),
+        None,
+    )
+    if order is None or re.search(r"\d", without_names(q.text, lexicon)):
+        return None
+    top = scored[0][0]
+    for p, c in scored[:3]:
+        if p < 0.5 * top:
+            break
+        figs = [f for f in c.figures if f.owner is not None and f.value is not None]
+        if len({f.owner.display(lexicon) for f in figs if f.owner}) < 2:
+            continue
+        if len({f.unit for f in figs}) > 1:
+            continue
+        pick = (max if order == "max" else min)(figs, key=lambda f: f.value or 0.0)
+        assert pick.owner is not None
+        return Extracted(
+            f"{pick.owner.display(lexicon)} ({figure_text(pick, q.lang, lexicon)})", [c]
+        )
+    return None
+
+
 def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     """The entity asked for, from the best candidate that names one, or else from a
-    sentence next to the best candidate."""
+    sentence next to the best candidate; "which is higher" from the figures."""
     target = which_target(q, lexicon)
+    if target in ("model", None):
+        best = ordered(q, scored, lexicon)
+        if best is not None:
+            return best
     top = scored[0][0]
     for p, c in scored[:3]:
         if p < 0.5 * top:
