@@ -52,6 +52,14 @@ DEFAULT_ALIASES: dict[str, str] = {
     "安思睿": "anthropic",
     "谷歌": "google",
     "亚马逊": "amazon",
+    "구글": "google",
+    "아마존": "amazon",
+    "마이크로소프트": "microsoft",
+    "微软": "microsoft",
+    "엔비디아": "nvidia",
+    "英伟达": "nvidia",
+    "라쿠텐": "rakuten",
+    "乐天": "rakuten",
 }
 
 _LATIN_OR_NUM = r"[a-z0-9]+(?:[.][0-9]+)*"

@@ -33,6 +33,7 @@ from kb.qa.evidence_match import (
     corpus_names,
     covers,
     fits,
+    mentions_one_of,
     names_benchmark,
     question_names,
     squash,
@@ -102,7 +103,7 @@ class EvidenceFinder:
 
     def candidates(self, q: Question, retrieval: Retrieval) -> list[Candidate]:
         required, model_names = question_names(q, self.tokenizer, self.lexicon)
-        required |= corpus_names(q, retrieval.doc_names.values(), self.lexicon)
+        groups = corpus_names(q, retrieval.doc_names.values(), self.lexicon)
         names = required.union(*model_names)
         q_tokens = set(self.tokenizer(q.text)) | {
             t for w in expand(q.text, self.lexicon.glossary) for t in self.tokenizer(w)
@@ -114,7 +115,10 @@ class EvidenceFinder:
         hits = [
             h
             for h in retrieval.hits[: self.passages]
-            if covers(retrieval.doc_names.get(h.chunk.doc_id, frozenset()), required, model_names)
+            if covers(
+                vocab := retrieval.doc_names.get(h.chunk.doc_id, frozenset()), required, model_names
+            )
+            and mentions_one_of(vocab, groups)
         ]
         if not hits:
             return []
@@ -141,6 +145,7 @@ class EvidenceFinder:
                     q_tokens,
                     name_tokens,
                     topic,
+                    groups,
                 )
                 if cand is not None:
                     out.append(cand)
@@ -212,6 +217,7 @@ class EvidenceFinder:
         q_tokens: set[str],
         name_tokens: set[str],
         topic: set[str],
+        names: list[frozenset[str]],
     ) -> Candidate | None:
         lex = self.lexicon
         context = context_subject(hit, block, doc_subject, lex)
@@ -250,6 +256,12 @@ class EvidenceFinder:
         where = " ".join(
             [text, block.lead.text if block is not None and block.lead else "", hit.chunk.section]
         )
+        if q.qtype == "figure" and names:
+            where_tokens = set(self.tokenizer(where))  # aliases applied: 앤트로픽 is anthropic
+            if not all(group & where_tokens for group in names):
+                return None  # "Sonnet 4's math score with Python tools": not its OSWorld score
+        if q.qtype == "figure" and q.figure is None and not any(ch.isdigit() for ch in text):
+            return None  # a figure is asked for ("최대 해상도는?"): a sentence without one is none
         if q.attributes and not all(
             a.stated_in(where) for a in lex.attributes if a.name in q.attributes
         ):

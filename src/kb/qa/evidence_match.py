@@ -84,27 +84,37 @@ def question_names(
     return required, [m for m in models if m]
 
 
-_CAPITALIZED = re.compile(r"(?<![\w\-])[A-Z][a-z]{3,}(?![\w\-])")
+_CAPITALIZED = re.compile(r"(?<![\w\-])[A-Z][a-z]{3,}(?:[\s\-]+[A-Z][A-Za-z]*)*(?![\w\-])")
 
 
 def corpus_names(
     q: Question, vocabularies: Iterable[frozenset[str]], lexicon: Lexicon
-) -> frozenset[str]:
-    """Capitalized words the question uses ("Vertex", "Replit", "Rakuten"), not its
-    first word and not part of a model name, that some of the articles at hand use
-    as a name: an article must mention them to answer ("is Claude 3.5 Sonnet on
-    Vertex AI?" is no question its report answers). A capitalized word no article
-    uses ("Does", "Kubernetes") asks for nothing here and is left to retrieval."""
+) -> list[frozenset[str]]:
+    """Capitalized names the question uses ("Vertex AI", "Replit", "Google Cloud"),
+    not its first word and not part of a model name, as groups of name tokens of
+    which an article must mention at least one to answer ("is Claude 3.5 Sonnet on
+    Vertex AI?" is no question its report answers; "구글 클라우드" answers for
+    "Google Cloud" by "google" alone). Only names some article at hand uses count
+    ("Kubernetes" is left to retrieval), except in a yes/no question: "is it on
+    Microsoft Azure?" is answered only by an article that names one of them."""
     known = frozenset().union(*vocabularies)
     spans = [(m.start, m.end) for m in find_mentions(q.text, lexicon)]
-    out = set()
+    out: list[frozenset[str]] = []
     for m in _CAPITALIZED.finditer(q.text):
         if m.start() == 0 or any(a <= m.start() < b for a, b in spans):
             continue
-        word = m.group(0).lower()
-        if word in known:
-            out.add(word)
-    return frozenset(out)
+        words = frozenset(
+            w.lower()
+            for w in re.split(r"[\s\-]+", m.group(0))
+            if len(w) > 3 or (w.isupper() and len(w) > 2)
+        )
+        if words and (words & known or q.qtype == "yesno"):
+            out.append(words)
+    return out
+
+
+def mentions_one_of(vocab: frozenset[str], groups: list[frozenset[str]]) -> bool:
+    return all(group & vocab for group in groups)
 
 
 def _has(vocab: frozenset[str], token: str) -> bool:

@@ -90,6 +90,8 @@ class Lexicon:
     which_order: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     # words that say "a benchmark" without naming one ("math benchmark score")
     benchmark_generic: frozenset[str] = frozenset()
+    # "the three characteristics": how many items a list question expects, by number
+    list_counts: dict[int, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
 
     def negated(self, text: str) -> bool:
         return any(p.search(text) for p in self.negation)
@@ -206,6 +208,10 @@ def build(data: dict[str, Any]) -> Lexicon:
             which_targets={
                 str(k): _patterns(v, f"which_targets.{k}")
                 for k, v in data.get("which_targets", {}).items()
+            },
+            list_counts={
+                int(k): _patterns(v, f"list_counts.{k}")
+                for k, v in data.get("list_counts", {}).items()
             },
             which_order={
                 str(k): _patterns(v, f"which_order.{k}")

@@ -109,6 +109,10 @@ def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
         if p < 0.5 * top:
             break
         figs = [f for f in c.figures if f.owner is not None and f.value is not None]
+        if len(q.models) >= 2:  # "A or B": only theirs, and both must be stated
+            figs = [f for f in figs if f.owner and any(f.owner.answers_for(m) for m in q.models)]
+            if not all(any(f.owner and f.owner.answers_for(m) for f in figs) for m in q.models):
+                continue
         if len({f.owner.display(lexicon) for f in figs if f.owner}) < 2:
             continue
         if len({f.unit for f in figs}) > 1:
@@ -121,14 +125,17 @@ def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     return None
 
 
-def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     """The entity asked for, from the best candidate that names one, or else from a
-    sentence next to the best candidate; "which is higher" from the figures."""
+    sentence next to the best candidate; "which is higher" from the figures. A
+    question for a benchmark that no evidence names has no answer here; for
+    anything else the best sentence answers (it often names the entity in a form
+    the extraction does not take: "다리오 아모데이")."""
     target = which_target(q, lexicon)
     if target in ("model", None):
-        best = ordered(q, scored, lexicon)
-        if best is not None:
-            return best
+        by_order = ordered(q, scored, lexicon)
+        if by_order is not None:
+            return by_order
     top = scored[0][0]
     for p, c in scored[:3]:
         if p < 0.5 * top:
@@ -140,6 +147,8 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
         names = _entities(q, c, target, lexicon)
         if names:
             return Extracted(join_values(names[:4], q.lang), [c, scored[0][1]])
+    if target == "benchmark":
+        return None  # no evidence names a benchmark: the one asked about is not here
     return open_answer(q, scored, lexicon)
 
 
@@ -183,15 +192,31 @@ def _items(c: Candidate) -> list[str]:
     return [i for i in (clean_item(s.text) for s in c.block.items) if i]
 
 
+def expected_count(q: Question, lexicon: Lexicon) -> int | None:
+    """How many items the question expects ("the three characteristics", "3가지",
+    "三个"), when it says."""
+    text = without_names(q.text, lexicon)
+    m = re.search(r"(?<![\w.])([2-9]|1[0-2])(?![\w.%])", text)
+    if m:
+        return int(m.group(1))
+    return next(
+        (n for n, pats in lexicon.list_counts.items() if any(p.search(text) for p in pats)), None
+    )
+
+
 def _whole_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     """The list (or table) whose sentences together score best, when they score at
-    least ``LIST_SHARE`` of the best single candidate: its lead-in and items."""
+    least ``LIST_SHARE`` of the best single candidate: its lead-in and items. When
+    the question says how many items it expects, a list of that many among the
+    three best lists comes first."""
     top = scored[0][0]
-    for p, c in list_blocks(scored, q.models)[:1]:
-        if p < LIST_SHARE * top:
-            break
+    blocks = [(p, c) for p, c in list_blocks(scored, q.models)[:3] if p >= LIST_SHARE * top]
+    count = expected_count(q, lexicon)
+    if count is not None:
+        blocks.sort(key=lambda pc: len([i for i in _items(pc[1]) if i]) != count)
+    for _, c in blocks[:1]:
         items = [i for i in _items(c) if i]
-        subject = subject_text(c.subject, q, lexicon)
+        subject = subject_text(c.context or c.subject, q, lexicon)  # the list's model
         line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
         return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
     return None
