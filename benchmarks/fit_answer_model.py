@@ -153,7 +153,11 @@ def main() -> int:
         top = cands[order[0]]
         total = sum(math.exp(scores[i] - scores[order[0]]) for i in order)
         scored = [(math.exp(scores[i] - scores[order[0]]) / total, cands[i]) for i in order]
-        text = answerer.compose(question, extract(question, scored, lexicon), 1.0).text
+        extracted = extract(question, scored, lexicon)
+        if extracted is None:  # the type's extraction abstains whatever the model says
+            tops.append((q, None, [], False))
+            continue
+        text = answerer.compose(question, extracted, 1.0).text
         right = bool(q.answer_keys) and contains_key(text, q.answer_keys)
         if q.answerable and not q.answer_keys:
             right = positive(top, q)

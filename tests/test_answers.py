@@ -60,6 +60,15 @@ CASES = [
     ("Claude Haiku 4.5 适合当编程助手吗?", "yesno", ["编程助手"]),
     # open
     ("What does Constitutional AI give Claude 3.5 Sonnet?", "open", ["Constitutional AI"]),
+    # which is higher: the owner of the larger figure, not the other name in the sentence
+    ("在 Terminal-Bench 上哪个模型得分更高?", "which", ["Haiku 4.5", "41.0%"]),
+    # a benchmark written in lower case before "benchmark" is still its name
+    ("gpt-4o mini math benchmark score?", "figure", ["70.2%"]),
+    # a name written in the article's own script ("구글 클라우드", "앤트로픽") answers
+    ("Can I use Claude 3.5 Haiku on Google Cloud?", "yesno", ["Vertex AI"]),
+    ("When did Anthropic release Claude 3.5 Haiku?", "figure", ["2024-10-23"]),
+    # the list of the count asked for
+    ("Claude 3.5 Haiku 的编码能力有哪三个亮点?", "list", ["40.6%"]),
 ]
 
 
@@ -126,6 +135,19 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "Claude Haiku 4.5 的上下文窗口有多大?",
         "클로드 4 파라미터 수는 몇 개인가요?",
         "When is the knowledge cutoff of Claude Sonnet 4?",
+        "Who founded Anthropic, and in what year?",
+        "Claude Haiku 4.5 支持语音输入吗?",
+        "클로드 오푸스 4가 지원하는 프로그래밍 언어 목록 알려줘",
+        # a comparison or computation with one side missing
+        "Compare Claude Opus 4 and Claude Sonnet 4 on SWE-bench Verified.",
+        "Terminal-Bench에서 클로드 하이쿠 4.5와 클로드 소네트 4.5의 점수 차이는?",
+        # yes/no: another model's list; a platform no article names
+        "클로드 3.5 소네트는 구글 클라우드 Vertex AI에서 쓸 수 있어?",
+        "Is Claude Haiku 4.5 available on Microsoft Azure?",
+        # the figure with Python tools is Haiku 4.5's; Sonnet 4 has only other scores
+        "Claude Sonnet 4 在 Python 工具支持下的数学成绩是多少?",
+        # no evidence names a benchmark 3.7 Sonnet led
+        "Which benchmark did Claude 3.7 Sonnet top?",
     ],
 )
 def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:

@@ -9,8 +9,14 @@ import pytest
 
 from kb.ingest.document import Block, Chunk, Sentence
 from kb.qa.evidence import Candidate
-from kb.qa.evidence_match import covers
-from kb.qa.extract.text import continuation, list_answer, list_blocks, open_answer
+from kb.qa.evidence_match import corpus_names, covers, mentions_one_of
+from kb.qa.extract.text import (
+    continuation,
+    expected_count,
+    list_answer,
+    list_blocks,
+    open_answer,
+)
 from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.question import analyze
@@ -233,6 +239,14 @@ def test_a_close_runner_up_sentence_is_quoted_under_the_open_answer(lex: Lexicon
         ("What's the training data cutoff date for claude 3.5 haiku?", "training data"),
         ("训练 Claude 4 用了多少张 GPU?", "training hardware"),
         ("乐天用 Claude 4 重构的开源代码一共有多少行?", "lines of code"),
+        ("클로드 4 학습에는 어떤 데이터셋이 쓰였나요?", "training data"),
+        ("Who founded Anthropic?", "founding"),
+        ("What's the maximum output length of Claude 3.5 Haiku?", "output length"),
+        ("How many tokens per second does Claude Haiku 4.5 generate?", "generation speed"),
+        ("List the countries where Claude Haiku 4.5 is available.", "availability by country"),
+        ("클로드 오푸스 4가 지원하는 프로그래밍 언어 목록 알려줘", "programming languages"),
+        ("Claude Haiku 4.5 支持语音输入吗?", "audio and voice"),
+        ("하이쿠 4.5가 지원하는 최대 이미지 해상도는?", "image resolution"),
     ],
 )
 def test_questions_about_a_property_name_it(question: str, attribute: str, lex: Lexicon) -> None:
@@ -256,3 +270,71 @@ def test_a_property_is_stated_only_with_one_of_its_terms(lex: Lexicon) -> None:
     assert window.stated_in("支持 200K 的上下文 窗口")  # spacing ignored
     assert window.stated_in("The Context Window is 200K tokens.")
     assert not window.stated_in("能够理解上下文并进行多轮交互")
+
+
+def test_capitalized_names_an_article_must_mention(lex: Lexicon) -> None:
+    vocab = [frozenset({"vertex", "google", "bedrock", "amazon", "anthropic"})]
+    q = analyze("Is Claude 3.5 Sonnet available on Google Cloud Vertex AI?", lex)
+    # one group per run of capitalized words; "AI" is too short to be a name
+    assert corpus_names(q, vocab, lex) == [frozenset({"google", "cloud", "vertex"})]
+    # one word of a group suffices ("구글 클라우드" is google + 클라우드)
+    assert mentions_one_of(frozenset({"google"}), corpus_names(q, vocab, lex))
+    assert not mentions_one_of(frozenset({"bedrock"}), corpus_names(q, vocab, lex))
+    # the first word and model names are no such names
+    q = analyze("Anthropic released Claude Haiku 4.5 when?", lex)
+    assert corpus_names(q, vocab, lex) == []
+    # a name no article uses counts only in a yes/no question
+    assert corpus_names(analyze("What runs on Microsoft Azure?", lex), vocab, lex) == []
+    q = analyze("Is Claude Haiku 4.5 on Microsoft Azure?", lex)
+    assert corpus_names(q, vocab, lex) == [frozenset({"microsoft", "azure"})]
+
+
+@pytest.mark.parametrize(
+    ("question", "count"),
+    [
+        ("Name the three characteristics Claude 3.5 Haiku's introduction lists.", 3),
+        ("클로드 3.5 소네트 핵심 기술 세 가지만 정리해 주세요", 3),
+        ("Claude 3.5 Haiku 的编码能力有哪三个亮点?", 3),
+        ("List 4 use cases of Claude Haiku 4.5", 4),
+        ("What use cases does Claude Haiku 4.5 have?", None),
+        ("클로드 4 시리즈의 특징은?", None),  # the 4 of a model name is no count
+    ],
+)
+def test_how_many_items_a_list_question_expects(
+    question: str, count: int | None, lex: Lexicon
+) -> None:
+    assert expected_count(analyze(question, lex), lex) == count
+
+
+def test_a_list_of_the_count_asked_for_comes_first(lex: Lexicon) -> None:
+    raw = "Pros:\n- Fast\n- Cheap\nUses:\n- Chat\n- Code\n- Search"
+    texts = ["Pros:", "- Fast", "- Cheap", "Uses:", "- Chat", "- Code", "- Search"]
+    roles = [("lead", 0), ("item", 0), ("item", 0), ("lead", 1), ("item", 1), ("item", 1),
+             ("item", 1)]  # fmt: skip
+    chunk = _chunk(raw, [(t, r, b) for t, (r, b) in zip(texts, roles, strict=True)])
+    s = chunk.sentences
+    blocks = (
+        Block("list", "S", s[0].start, s[2].end, raw[s[0].start : s[2].end], s[0], None, s[1:3]),
+        Block("list", "S", s[3].start, s[6].end, raw[s[3].start : s[6].end], s[3], None, s[4:7]),
+    )
+    chunk = _chunk(raw, [(t, r, b) for t, (r, b) in zip(texts, roles, strict=True)], blocks)
+    scored = [(0.5, _cand(chunk, 0)), (0.3, _cand(chunk, 3))]
+    two = list_answer(analyze("What are its strengths?", lex), scored, lex)
+    assert two.items == ["Fast", "Cheap"]
+    three = list_answer(analyze("What are its three strengths?", lex), scored, lex)
+    assert three.items == ["Chat", "Code", "Search"]
+
+
+@pytest.mark.parametrize(
+    ("question", "benchmarks"),
+    [
+        ("gpt-4o mini math benchmark score?", ("math",)),
+        ("What is the benchmark score of Claude 3.5 Haiku?", ()),  # "benchmark" names none
+        ("What's Claude 3.5 Haiku's MATH score?", ("math",)),
+        ("how good is claude 3.5 haiku at math?", ()),  # an ordinary word
+    ],
+)
+def test_benchmarks_named_in_a_question(
+    question: str, benchmarks: tuple[str, ...], lex: Lexicon
+) -> None:
+    assert analyze(question, lex).benchmarks == benchmarks
