@@ -148,6 +148,9 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "Claude Sonnet 4 在 Python 工具支持下的数学成绩是多少?",
         # no evidence names a benchmark 3.7 Sonnet led
         "Which benchmark did Claude 3.7 Sonnet top?",
+        # the 2x is 3.5 Sonnet over Claude 3 Opus, not over 3.7 Sonnet
+        "Claude 3.7 Sonnet 比 Claude 3.5 Sonnet 快多少?",
+        "What's the rate limit for the Claude Haiku 4.5 API?",
     ],
 )
 def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:

@@ -191,6 +191,8 @@ def arithmetic(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | Non
         if done is not None:
             return done
     if kind == "multiplier":
+        if len(q.models) >= 2:
+            return None  # no ratio stated or computable between the two models asked
         return figure(q, scored, lexicon)
     if len(q.models) >= 2:
         return comparison(q, scored, lexicon, working=True)
