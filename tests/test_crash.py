@@ -19,6 +19,7 @@ from typing import Any
 
 import faiss
 import pytest
+from conftest import FakeEmbedder
 from filelock import FileLock
 
 from kb import cli
@@ -28,6 +29,7 @@ from kb.index.build import build_index
 from kb.index.layout import current_build
 from kb.index.lexical import BM25Index
 from kb.index.load import load_index
+from kb.index.vcache import JOURNAL_FILES
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
 from kb.models.embed import Embedder
@@ -52,17 +54,28 @@ def search_sources(models: Models | None, corpus: Path, index: Path, query: str)
     return [h["source"] for h in json.loads(out)["hits"]]
 
 
-def add_articles(corpus: Path, n: int) -> None:
-    """Enough new text that embedding it takes several seconds."""
+def add_articles(corpus: Path, n: int, paragraphs: int = 10) -> None:
+    """New articles of ``paragraphs`` distinct one-sentence paragraphs each."""
     for i in range(n):
-        paras = [  # distinct sentences, so there are more texts than one embedding slice
+        paras = [
             f"Station {i} of the coastal railway opened in {1900 + i} and serves {i * 37} "
             f"passengers a day; its platform {j} faces the harbour and the old lighthouse."
-            for j in range(10)
+            for j in range(paragraphs)
         ]
         (corpus / f"station-{i:02d}.en.md").write_text(
             f"# Railway station {i}\n\n" + "\n\n".join(paras) + "\n", encoding="utf-8"
         )
+
+
+def _journaled_rows(index: Path, dim: int) -> int:
+    """Complete (key, vector) rows in the journals that killed builds left behind
+    (read from the files, as index/vcache.py's EmbedJournal writes them)."""
+    rows = 0
+    for folder in index.glob(".tmp-build-*"):
+        keys = (folder / "embedded.keys").read_text(encoding="ascii").count("\n")
+        vectors = (folder / "embedded.f32").stat().st_size // (4 * dim)
+        rows += min(keys, vectors)
+    return rows
 
 
 def _wait(cond: Callable[[], bool], seconds: float) -> None:
@@ -83,7 +96,11 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
     assert before[0] == "bike-shop.en.html"
 
     old_texts = load_index(index).manifest.build["distinct_texts"]
-    add_articles(corpus, 3)
+    # Enough new text that the main encoder embeds it in several slices (EMBED_SLICE
+    # texts each, journaled one by one) under any chunk-vector recipe: with the
+    # default `weighted` only the sentences are embedded (about 100 here, a second
+    # or more per slice), so the kill below lands while the build is still running.
+    add_articles(corpus, 6, paragraphs=16)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -132,18 +149,76 @@ def test_sigkill_mid_build_keeps_old_index_and_lock_is_freed(
     assert load_index(index).manifest.counts["documents"] == 3
     assert search_sources(models, corpus, index, "Riverside Bike Shop rental price") == before
 
+    # the killed build journaled at least its first slice of vectors
+    journaled = _journaled_rows(index, models.embedder.dim)
+    assert journaled > 0
+
     # the dead process's lock does not block the next build, which cleans up
     rc, out = run_cli(models, "index", "--corpus", str(corpus), "--index", str(index), "--json")
     assert rc == 0, out
     report = json.loads(out)
-    assert len(report["added"]) == 3 and report["unchanged"] == 3
-    # what the killed build had embedded is not embedded again
-    assert report["chunks_reused"] > old_texts
+    assert len(report["added"]) == 6 and report["unchanged"] == 3
+    # what the killed build had embedded is not embedded again: every journaled
+    # vector is reused, besides the old index's texts
+    assert report["chunks_reused"] == old_texts + journaled
     assert not list(index.glob(".tmp-build-*"))
     assert current_build(index) != live
     assert search_sources(models, corpus, index, "railway station 2 platform harbour")[
         0
     ].startswith("station-")
+
+
+_KILL_AFTER_EMBEDDING = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from conftest import FakeEmbedder
+from kb.index import build
+from kb.ingest.chunk import ChunkerConfig
+from kb.ingest.load import load_corpus
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+build._lexical = die  # every vector is embedded; the build dies in BM25
+docs, _ = load_corpus(Path({corpus!r}))
+build.build_index(docs, Path({index!r}), FakeEmbedder(), ChunkerConfig(), chunk_vectors={recipe!r})
+"""
+
+
+@pytest.mark.parametrize("recipe", ["pass", "weighted"])
+def test_build_killed_after_embedding_keeps_its_vectors(
+    tmp_path: Path, fake_embedder: FakeEmbedder, analyzer: KoreanMorphemes, recipe: str
+) -> None:
+    """A build killed after its main embedding (in BM25 here; for a large corpus
+    the second encoder, BM25 and writing take minutes) leaves its journal behind,
+    and the next build embeds nothing again."""
+    index = tmp_path / "index"
+    script = _KILL_AFTER_EMBEDDING.format(
+        tests=str(Path(__file__).parent), corpus=str(FIXTURE), index=str(index), recipe=recipe
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (work,) = index.glob(".tmp-build-*")
+    assert all((work / name).is_file() for name in JOURNAL_FILES)
+    assert _journaled_rows(index, fake_embedder.dim) > 0
+    assert current_build(index) is None
+
+    docs, _ = load_corpus(FIXTURE)
+    report = build_index(
+        docs, index, fake_embedder, ChunkerConfig(), analyzer=analyzer, chunk_vectors=recipe
+    )
+    assert report.chunks_embedded == 0 and fake_embedder.calls == 0
+    assert report.chunks_reused == _manifest_texts(index) > 0
+    live = current_build(index)
+    assert live is not None and not any((live / name).exists() for name in JOURNAL_FILES)
+    assert not list(index.glob(".tmp-build-*"))
+
+
+def _manifest_texts(index: Path) -> int:
+    return int(load_index(index).manifest.build["distinct_texts"])
 
 
 def test_build_locked_error(tmp_path: Path, fake_embedder: Embedder) -> None:

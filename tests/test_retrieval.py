@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from kb.index import chunk_vectors as chunkvec
+from kb.index.fields import chunk_embed_text, second_sentence_text, sentence_embed_text
 from kb.qa.service import KnowledgeBase
 
 SWE_QUESTIONS = [
@@ -119,10 +121,13 @@ def test_second_encoder_scores_every_sentence(corpus_kb: KnowledgeBase) -> None:
     assert all(0.0 <= h.scores["second"] <= 1.0 for h in hits)
 
 
+@pytest.mark.parametrize("recipe", [chunkvec.PASS, "weighted"])
 def test_second_encoder_is_optional_and_added_incrementally(
-    tiny_corpus: Path, tmp_path: Path, corpus_kb: KnowledgeBase
+    tiny_corpus: Path, tmp_path: Path, corpus_kb: KnowledgeBase, recipe: str
 ) -> None:
-    base = corpus_kb.settings.replace(corpus_dir=tiny_corpus, index_dir=tmp_path / "index")
+    base = corpus_kb.settings.replace(
+        corpus_dir=tiny_corpus, index_dir=tmp_path / "index", chunk_vectors=recipe
+    )
     without = KnowledgeBase(base.replace(second_model="none"), models=corpus_kb.models)
     first = without.build()
     assert (
@@ -130,13 +135,21 @@ def test_second_encoder_is_optional_and_added_incrementally(
         and without.index.manifest.embedder_of("second_sentences") == {}
     )
     assert "second" not in without.search("green tea", 3).hits[0].scores
+    chunks = without.index.chunks
     sentences = without.index.sentence_vectors.ntotal
+    # the main encoder embeds every sentence; the chunk text only under the `pass`
+    # recipe (a derived recipe embeds just the chunks that have no sentences)
+    whole = recipe == chunkvec.PASS
+    main_texts = {sentence_embed_text(c, s) for c in chunks for s in c.sentences}
+    main_texts |= {chunk_embed_text(c) for c in chunks if whole or not c.sentences}
+    second_texts = {second_sentence_text(c, s) for c in chunks for s in c.sentences}
+    assert first.chunks_embedded == len(main_texts) > 0
 
     # turning it on embeds the sentences with the second encoder and nothing else
     with_second = KnowledgeBase(base, models=corpus_kb.models)
     second = with_second.build()
-    assert second.chunks_embedded <= sentences < first.chunks_embedded
-    assert second.chunks_embedded > 0
+    assert second.chunks_embedded == len(second_texts)
+    assert 0 < second.chunks_embedded <= sentences
     assert with_second.index.second_vectors is not None
     assert "second" in with_second.search("green tea", 3).hits[0].scores
     assert with_second.build().chunks_embedded == 0

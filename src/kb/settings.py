@@ -71,12 +71,12 @@ class Settings:
     build_threads: int = 0
     # vectors per index from which HNSW replaces exact (flat) search (index/ann.py)
     ann_threshold: int = 200_000
-    # chunk vectors (index/chunk_vectors.py): "pass" (default) embeds the chunk text
-    # on its own; "weighted" derives each chunk's vector from its sentence vectors
-    # (length-weighted mean), about half the embedding time of a build, opt-in until
-    # its crash-salvage test passes; also "mean", "weighted+header".
+    # chunk vectors (index/chunk_vectors.py): "weighted" derives each chunk's vector
+    # from its sentence vectors (length-weighted mean) instead of a separate pass
+    # over the chunk text, about half the embedding time of a build; "pass" embeds
+    # the chunk text on its own (before issue 11); also "mean", "weighted+header".
     # KB_CHUNK_VECTORS
-    chunk_vectors: str = "pass"
+    chunk_vectors: str = "weighted"
     # generated answers (kb/llm/, issue 10): none (extractive only, the default),
     # openai (any OpenAI-compatible Chat Completions server: OpenAI, Ollama,
     # llama.cpp server, vLLM) or anthropic (the Messages API). The key falls back to

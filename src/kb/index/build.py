@@ -35,6 +35,7 @@ from kb.index.tokenize import Tokenizer, TokenizerConfig
 from kb.index.vcache import (
     EmbedJournal,
     Progress,
+    discard_journal,
     embed_groups,
     model_info,
     previous_vectors,
@@ -122,6 +123,7 @@ def _build_locked(
     lexical = _lexical(diff, previous, Tokenizer(config.tokenizer, analyzer))
     clock.lap("bm25")
     write_build(tmp, diff, embedded, lexical, config, encoders["main"], now, skipped, clock)
+    discard_journal(tmp)  # kept until now: a build killed before this point is salvaged
     layout.publish(index_dir, tmp, final)
     clock.lap("fsync+switch")
     layout.collect_garbage(index_dir, keep=final.name, keep_builds=config.keep_builds)
@@ -154,7 +156,8 @@ def _embed_fields(
 ) -> Embedded:
     """Embed every field whose encoder this build has, encoder by encoder, through
     the cache. Only the main encoder journals its vectors (the second encoder is
-    cheap next to it: re-embedding after a crash is quick)."""
+    cheap next to it: re-embedding after a crash is quick); the journal stays in
+    the work folder until ``_build_locked`` publishes it."""
     recorded = previous.manifest.field_records() if previous.manifest is not None else {}
     vectors: dict[str, tuple[np.ndarray, list[str]]] = {}
     records: list[dict[str, Any]] = []
@@ -172,9 +175,11 @@ def _embed_fields(
             clock.lap("read previous")
         journal = EmbedJournal(tmp, embedder) if main else None
         plan = chunkvec.plan(fields, diff.chunks, config.chunk_vectors, embedder.model_id)
-        made, count = embed_groups(embedder, plan.groups, cache, progress, journal)
-        if journal is not None:
-            journal.close()
+        try:
+            made, count = embed_groups(embedder, plan.groups, cache, progress, journal)
+        finally:
+            if journal is not None:
+                journal.close()  # its files stay until the build is published
         del cache
         embedded += count
         distinct += len(set().union(*(keys for _, keys in made)))

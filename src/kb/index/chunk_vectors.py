@@ -35,7 +35,7 @@ from kb.models.embed import text_key
 
 PASS = "pass"
 RECIPES = (PASS, "mean", "weighted", "weighted+header")
-DEFAULT = PASS  # "weighted" is opt-in: see the README, Build
+DEFAULT = "weighted"  # Settings.chunk_vectors (KB_CHUNK_VECTORS)
 
 _DESCRIPTION = {
     "mean": "mean of the chunk's sentence vectors ({prompt}{title} | {section}: {sentence}), "

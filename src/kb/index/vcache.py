@@ -84,7 +84,10 @@ class EmbedJournal:
     them (``salvage_vectors``) before removing the folder.
 
     ``embedded.json`` names the model; ``embedded.keys`` holds one text key per
-    line and ``embedded.f32`` the matching float32 rows (a torn tail is ignored)."""
+    line and ``embedded.f32`` the matching float32 rows (a torn tail is ignored).
+    ``close`` only stops writing: the files stay until ``discard_journal`` just
+    before the work folder becomes the build, so a build killed after its main
+    embedding (in the second encoder, BM25 or writing) keeps that work too."""
 
     def __init__(self, folder: Path, embedder: Embedder) -> None:
         self.folder = folder
@@ -104,8 +107,16 @@ class EmbedJournal:
     def close(self) -> None:
         self._keys.close()
         self._vecs.close()
-        for name in ("embedded.json", "embedded.keys", "embedded.f32"):
-            (self.folder / name).unlink(missing_ok=True)
+
+
+JOURNAL_FILES = ("embedded.json", "embedded.keys", "embedded.f32")
+
+
+def discard_journal(folder: Path) -> None:
+    """Remove a work folder's journal, once the build's own files hold its vectors
+    (right before the folder is published: a build folder carries no journal)."""
+    for name in JOURNAL_FILES:
+        (folder / name).unlink(missing_ok=True)
 
 
 def salvage_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
