@@ -1,20 +1,27 @@
 """ANN vs exact search: recall@10 and search p50/p95 (one query at a time, FAISS
-on one thread as in kb/threads.py's query plan) of the HNSW index
-kb/index/ann.py builds, for an efSearch sweep, on random or real vectors.
+on one thread as in kb/threads.py's query plan) of HNSW (an efSearch sweep) or,
+with ``--ivf``, of the IVF indexes kb/index/ann.py builds (an nprobe sweep), on
+random or real vectors.
 
-    # random unit vectors (the worst case for HNSW: no structure at all)
+    # random unit vectors (the worst case for ANN: no structure at all)
     python benchmarks/bench_ann.py --sizes 10000,100000
     # real e5 vectors of a built index (chunks + sentences), grown to each size
     # by noisy copies, queried with real e5 question vectors
     python benchmarks/bench_ann.py --index /tmp/kb-1812-idx --sizes 100000,1000000 \
         --query-texts squad --ef 32,64,128,256
+    # kb's IVF choice for each size ("auto") and a plain IVF-Flat, 2 build threads,
+    # searched as kb reads the file (memory-mapped, --mmap)
+    python benchmarks/bench_ann.py --index <dir> --sizes 1000000 \
+        --ivf "auto;IVF4096,Flat" --nprobe 32,64,128,256 --build-threads 2 --mmap
 
 Real mode: the base is every chunk and sentence vector of the index; sizes above
 that are filled with copies of random base vectors plus isotropic Gaussian noise
 of norm ``--noise`` (0.5 gives a cosine of ~0.89 to the source), renormalized.
 Queries are e5 query vectors of real questions (``squad``: KorQuAD + CMRC dev
 questions via benchmarks/corpora.py; loads the embedder) or, with
-``--query-texts noise``, base vectors plus a little noise.
+``--query-texts noise``, base vectors plus a little noise. IVF build times include
+training (kb's sample: ann.TRAIN_PER_LIST vectors per list); each JSON line
+carries the 1-minute load average before and after.
 """
 
 from __future__ import annotations
