@@ -148,8 +148,10 @@ def read(path: Path, mmap: bool = True) -> faiss.Index:
     """Read a FAISS file, its vectors memory-mapped (read-only, zero-copy) where
     FAISS supports it: flat arrays, HNSW storage, IVF lists (IO_FLAG_MMAP_IFC)."""
     if mmap:
+        # IO_FLAG_MMAP_IFC: FAISS >= 1.10; before it only IVF lists could be mapped
+        flag = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP)
         try:
-            return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+            return faiss.read_index(str(path), flag | faiss.IO_FLAG_READ_ONLY)
         except RuntimeError:
             log.debug("%s cannot be memory-mapped; reading it", path)
     return faiss.read_index(str(path))
