@@ -67,16 +67,16 @@ def test_sparse_hits_empty():
 
 def test_ann_choice_by_size_and_recorded_kind(tmp_path):
     assert ann.choose(10, limit=100).kind == "flat"
-    assert ann.choose(100, limit=100).kind == "hnsw"
+    assert ann.choose(100, limit=100).kind == "ivf"
     rng = np.random.default_rng(0)
-    # clustered vectors, like real embeddings: HNSW finds the exact neighbours
+    # clustered vectors, like real embeddings: the ANN index finds the exact neighbours
     centers = rng.standard_normal((20, 32))
     x = centers[rng.integers(0, 20, 3000)] + 0.3 * rng.standard_normal((3000, 32))
     x = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
     index = ann.build(x, 32, ann.choose(len(x), limit=1000))
     faiss.write_index(index, str(tmp_path / "v.faiss"))
     back = ann.read(tmp_path / "v.faiss")
-    assert ann.spec_of(back).kind == "hnsw"
+    assert ann.spec_of(back).kind == "ivf"
     np.testing.assert_array_equal(ann.stored_vectors(back), x)
     exact = faiss.IndexFlatIP(32)
     exact.add(x)
@@ -92,7 +92,7 @@ def test_ann_threshold_setting():
     from kb.settings import Settings
 
     assert Settings.from_env({"KB_ANN_THRESHOLD": "5"}).ann_threshold == 5
-    assert ann.choose(5, Settings.from_env({"KB_ANN_THRESHOLD": "5"}).ann_threshold).kind == "hnsw"
+    assert ann.choose(5, Settings.from_env({"KB_ANN_THRESHOLD": "5"}).ann_threshold).kind == "ivf"
     assert ann.choose(5).kind == "flat"  # default threshold 200,000
     with pytest.raises(SettingsError):
         Settings(ann_threshold=0).validate()
