@@ -69,7 +69,7 @@ class Settings:
     # threads; a build gives torch build_threads (0: every core) and the rest one
     query_threads: int = 1
     build_threads: int = 0
-    # vectors per index from which HNSW replaces exact (flat) search (index/ann.py)
+    # vectors per index from which IVF (index/ann.py) replaces exact (flat) search
     ann_threshold: int = 200_000
     # chunk vectors (index/chunk_vectors.py): "weighted" derives each chunk's vector
     # from its sentence vectors (length-weighted mean) instead of a separate pass

@@ -14,7 +14,7 @@ from typing import Any
 from kb.errors import BadIndexError, IndexMismatchError
 
 # 2: sentences carry list/table roles, chunks their blocks
-# 3: derived/ (build-time query data), HNSW beyond a size threshold (speed)
+# 3: derived/ (build-time query data), ANN (HNSW, now IVF) beyond a size threshold
 # 4: vector fields as a list (index/fields.py), each with its embedder and recipe
 # 5: every embedder record carries its weights id (models/identity.py)
 FORMAT_VERSION = 5

@@ -22,7 +22,7 @@ class BuildConfig:
     rebuild: bool = False  # nothing reused from earlier builds
     keep_builds: int = 1  # older builds kept for readers that still have them open
     build_threads: int = 0  # torch threads while embedding (0: every core)
-    ann_threshold: int = ann.DEFAULT_THRESHOLD  # vectors from which HNSW replaces flat
+    ann_threshold: int = ann.DEFAULT_THRESHOLD  # vectors from which IVF replaces flat
     chunk_vectors: str = chunkvec.DEFAULT  # recipe of the chunk vectors (index/chunk_vectors.py)
 
 
