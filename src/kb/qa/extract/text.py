@@ -210,7 +210,11 @@ def _whole_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | No
     the question says how many items it expects, a list of that many among the
     three best lists comes first."""
     top = scored[0][0]
-    blocks = [(p, c) for p, c in list_blocks(scored, q.models)[:3] if p >= LIST_SHARE * top]
+    blocks = [
+        (p, c)
+        for p, c in list_blocks(scored, q.models)[:3]
+        if p >= LIST_SHARE * top and len([i for i in _items(c) if i]) >= 2  # one item is no list
+    ]
     count = expected_count(q, lexicon)
     if count is not None:
         blocks.sort(key=lambda pc: len([i for i in _items(pc[1]) if i]) != count)
