@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import mmap
+import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
+
+import numpy as np
 
 from kb.ingest.document import Block, Chunk, Sentence
 
@@ -16,13 +21,57 @@ def write_chunks(build: Path, chunks: list[Chunk]) -> None:
         f.writelines(chunk_to_json(c) + "\n" for c in chunks)
 
 
-def read_chunks(build: Path) -> list[Chunk]:
-    """Every chunk of a build, in row order (raises OSError/ValueError/KeyError/TypeError)."""
-    return [
-        chunk_from_json(line)
-        for line in (build / CHUNKS).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+class LazyChunks(Sequence[Chunk]):
+    """The chunks of a build, in row order, parsed when first asked for: opening an
+    index maps chunks.jsonl and finds its line starts (one vectorized pass over the
+    bytes), so the first question does not wait for every chunk of a large corpus
+    to be parsed (5,700 chunks took 0.7 s of the first search; a query reads ~10)."""
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            self._buf: mmap.mmap | bytes = (
+                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+            )
+        data = np.frombuffer(self._buf, dtype=np.uint8) if size else np.zeros(0, np.uint8)
+        ends = np.flatnonzero(data == 10)
+        if size and (not len(ends) or ends[-1] != size - 1):
+            ends = np.append(ends, size)  # a last line without its newline
+        starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+        keep = ends > starts  # blank lines are no chunks
+        self._starts, self._ends = starts[keep], ends[keep].astype(np.int64)
+        self._cache: dict[int, Chunk] = {}
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        chunk = self._cache.get(i)
+        if chunk is None:
+            line = bytes(self._buf[int(self._starts[i]) : int(self._ends[i])])
+            chunk = self._cache[i] = chunk_from_json(line.decode("utf-8"))
+        return chunk
+
+
+def read_chunks(build: Path) -> LazyChunks:
+    """Every chunk of a build, in row order, each parsed on first use (raises
+    OSError; a damaged line raises ValueError/KeyError/TypeError when read)."""
+    chunks = LazyChunks(build / CHUNKS)
+    if len(chunks):
+        chunks[0]  # a file that is no chunk file fails now, not at a question
+    return chunks
 
 
 def chunk_to_json(c: Chunk) -> str:

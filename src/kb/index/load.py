@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
@@ -31,16 +32,12 @@ class KnowledgeIndex:
 
     path: Path
     manifest: Manifest
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]  # parsed on first use (index/chunkfile.py LazyChunks)
     vectors: dict[str, faiss.Index]
     sentence_chunk: np.ndarray
     bm25: BM25Index
     tokenizer: Tokenizer
     derived: Derived | None = None  # build-time query data (index/derived.py)
-    doc_langs: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.doc_langs = np.asarray([c.lang for c in self.chunks])
 
     @property
     def chunk_vectors(self) -> faiss.Index:
