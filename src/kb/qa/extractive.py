@@ -59,8 +59,8 @@ class ExtractiveAnswerer:
         if not scored or confidence < self.model.threshold:
             return self.not_found(question, confidence, q)
         extracted = extract(q, scored, self.lexicon)
-        if extracted is None:
-            return self.not_found(question, confidence, q)
+        if extracted is None:  # the type's answer is not in the evidence: no confidence in any
+            return self.not_found(question, 0.0, q)
         return self.compose(q, extracted, confidence)
 
     def compose(self, q: Question, ex: Extracted, confidence: float) -> Answer:
