@@ -108,20 +108,17 @@ def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     for p, c in scored[:3]:
         if p < 0.5 * top:
             break
-        figs = [f for f in c.figures if f.owner is not None and f.value is not None]
+        figs = [(f, f.owner) for f in c.figures if f.owner is not None and f.value is not None]
         if len(q.models) >= 2:  # "A or B": only theirs, and both must be stated
-            figs = [f for f in figs if f.owner and any(f.owner.answers_for(m) for m in q.models)]
-            if not all(any(f.owner and f.owner.answers_for(m) for f in figs) for m in q.models):
+            figs = [(f, o) for f, o in figs if any(o.answers_for(m) for m in q.models)]
+            if not all(any(o.answers_for(m) for _, o in figs) for m in q.models):
                 continue
-        if len({f.owner.display(lexicon) for f in figs if f.owner}) < 2:
+        if len({o.display(lexicon) for _, o in figs}) < 2:
             continue
-        if len({f.unit for f in figs}) > 1:
+        if len({f.unit for f, _ in figs}) > 1:
             continue
-        pick = (max if order == "max" else min)(figs, key=lambda f: f.value or 0.0)
-        assert pick.owner is not None
-        return Extracted(
-            f"{pick.owner.display(lexicon)} ({figure_text(pick, q.lang, lexicon)})", [c]
-        )
+        pick, owner = (max if order == "max" else min)(figs, key=lambda fo: fo[0].value or 0.0)
+        return Extracted(f"{owner.display(lexicon)} ({figure_text(pick, q.lang, lexicon)})", [c])
     return None
 
 
@@ -211,15 +208,14 @@ def _whole_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | No
     three best lists comes first."""
     top = scored[0][0]
     blocks = [
-        (p, c)
+        (c, items)
         for p, c in list_blocks(scored, q.models)[:3]
-        if p >= LIST_SHARE * top and len([i for i in _items(c) if i]) >= 2  # one item is no list
+        if p >= LIST_SHARE * top and len(items := [i for i in _items(c) if i]) >= 2  # 1 is no list
     ]
     count = expected_count(q, lexicon)
     if count is not None:
-        blocks.sort(key=lambda pc: len([i for i in _items(pc[1]) if i]) != count)
-    for _, c in blocks[:1]:
-        items = [i for i in _items(c) if i]
+        blocks.sort(key=lambda ci: len(ci[1]) != count)
+    for c, items in blocks[:1]:
         subject = subject_text(c.context or c.subject, q, lexicon)  # the list's model
         line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
         return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
