@@ -325,6 +325,25 @@ def test_a_list_of_the_count_asked_for_comes_first(lex: Lexicon) -> None:
     assert three.items == ["Chat", "Code", "Search"]
 
 
+def test_an_open_answer_from_a_list_item_is_that_items_list(lex: Lexicon) -> None:
+    raw = "Pros:\n- Fast\n- Cheap\nUses:\n- Chat\n- Code\n- Search"
+    texts = ["Pros:", "- Fast", "- Cheap", "Uses:", "- Chat", "- Code", "- Search"]
+    roles = [("lead", 0), ("item", 0), ("item", 0), ("lead", 1), ("item", 1), ("item", 1),
+             ("item", 1)]  # fmt: skip
+    spans = [(t, r, b) for t, (r, b) in zip(texts, roles, strict=True)]
+    s = _chunk(raw, spans).sentences
+    blocks = (
+        Block("list", "S", s[0].start, s[2].end, raw[s[0].start : s[2].end], s[0], None, s[1:3]),
+        Block("list", "S", s[3].start, s[6].end, raw[s[3].start : s[6].end], s[3], None, s[4:7]),
+    )
+    chunk = _chunk(raw, spans, blocks)
+    # "Fast" is the best sentence; the other list's three sentences sum higher
+    scored = [(0.3, _cand(chunk, 1)), (0.25, _cand(chunk, 4)), (0.25, _cand(chunk, 5)),
+              (0.2, _cand(chunk, 6))]  # fmt: skip
+    ex = open_answer(analyze("Why would I pick it?", lex), scored, lex)
+    assert ex.whole_block and ex.items == ["Fast", "Cheap"]
+
+
 @pytest.mark.parametrize(
     ("question", "benchmarks"),
     [

@@ -13,8 +13,9 @@ Only line layout is used (no language knowledge):
   separators; the first is the header, the others are rows; the line before it is
   its lead-in when short or ending in a colon;
 * a *list* is a lead-in line followed by items. A lead-in ends in ":" or "：", or is
-  followed by bullets ("-", "*", "•", "·"), or is a short line followed by a blank
-  line and then short lines. Items are bullet lines, or short lines without a
+  followed by bullets ("-", "*", "•", "·"; a circled-number heading "③ 적용 분야"
+  leads the dash items under it), or is a short line followed by a blank line and
+  then short lines. Items are bullet lines, or short lines without a
   sentence end; a list ends at a long sentence, a blank line before a new lead-in,
   a numbered sub-heading ("3. …") when the items are not numbered, a table, or the
   end of the section.
@@ -29,6 +30,7 @@ from kb.ingest.document import Block, Document, Sentence
 
 MAX_ITEM_CHARS = 60  # a plain line longer than this is prose, not a list item
 _BULLET = re.compile(r"^(?:[-*•·▪‣]|[①-⑳])\s*")
+_CIRCLED = re.compile(r"^[①-⑳]")
 _NUMBERED = re.compile(r"^(?:\d{1,2}[.)]|\(\d{1,2}\))\s+")
 _SENTENCE_END = re.compile(r"[.。!?！？]['\"”’)]?$")
 _COLON = (":", "：")
@@ -49,6 +51,10 @@ class _Line:
     @property
     def bullet(self) -> bool:
         return bool(_BULLET.match(self.text))
+
+    @property
+    def circled(self) -> bool:
+        return bool(_CIRCLED.match(self.text))
 
     @property
     def numbered(self) -> bool:
@@ -108,11 +114,15 @@ def _table_at(lines: list[_Line], i: int) -> int:
 
 def _starts_list(lines: list[_Line], i: int) -> bool:
     line = lines[i]
-    if line.tabs or line.bullet or i + 1 >= len(lines):
+    if line.tabs or i + 1 >= len(lines):
         return False
     nxt = lines[i + 1]
     if nxt.tabs:
         return False
+    if line.bullet:
+        # "③ 적용 분야" over "- 소프트웨어 개발: …": a circled-number heading leads
+        # the dash items under it
+        return line.circled and nxt.bullet and not nxt.circled
     if line.colon:
         return nxt.bullet or nxt.short or nxt.numbered
     if nxt.bullet:
@@ -139,9 +149,14 @@ def _list_items(lines: list[_Line], i: int) -> int:
             break
         if not _WORD.search(line.text):
             break  # a rule or a box-drawing line
-        if j > i + 1 and _starts_list(lines, j) and not line.bullet:
+        if j > i + 1 and _starts_list(lines, j) and (not line.bullet or line.circled):
             break
-        if line.short and j + 1 < len(lines) and (lines[j + 1].colon or _starts_list(lines, j + 1)):
+        if (
+            line.short
+            and not (bullets and line.bullet)  # an item is no sub-heading
+            and j + 1 < len(lines)
+            and (lines[j + 1].colon or _starts_list(lines, j + 1))
+        ):
             break  # a sub-heading above the next list
         if line.bullet:
             if not bullets and j > i + 1:

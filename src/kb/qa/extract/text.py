@@ -215,11 +215,23 @@ def _whole_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | No
     count = expected_count(q, lexicon)
     if count is not None:
         blocks.sort(key=lambda ci: len(ci[1]) != count)
-    for c, items in blocks[:1]:
-        subject = subject_text(c.context or c.subject, q, lexicon)  # the list's model
-        line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
-        return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
-    return None
+    return next((_list_of(q, c, items, lexicon) for c, items in blocks[:1]), None)
+
+
+def _list_of(q: Question, c: Candidate, items: list[str], lexicon: Lexicon) -> Extracted:
+    subject = subject_text(c.context or c.subject, q, lexicon)  # the list's model
+    line = lead(lexicon, "list", q.lang, subject=subject, n=str(len(items)))
+    return Extracted(line.strip(" —:"), [c], items=items, whole_block=True)
+
+
+def _own_list(q: Question, c: Candidate, lexicon: Lexicon) -> Extracted | None:
+    """The list ``c`` (a lead-in or an item) belongs to, whole: an open or yes/no
+    question whose best evidence is part of a list is answered by that list, not
+    by another list that scores well as a whole."""
+    if c.block is None or c.block.kind != "list" or c.sentence.role not in ("lead", "item"):
+        return None
+    items = [i for i in _items(c) if i]
+    return _list_of(q, c, items, lexicon) if len(items) >= 2 else None
 
 
 def list_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
@@ -270,8 +282,8 @@ def _with_continuation(text: str, best: Candidate) -> Extracted:
 
 def yes_no(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     best = scored[0][1]
-    if best.sentence.role == "lead" and best.block is not None and best.block.kind == "list":
-        return list_answer(q, scored, lexicon)
+    if best.sentence.role == "lead" and (whole := _own_list(q, best, lexicon)) is not None:
+        return whole
     text = _sentence(best)
     if best.sentence.role == "item" or any(n in text for n in _NEGATION):
         return _with_continuation(text, best)
@@ -280,15 +292,9 @@ def yes_no(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
 
 def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     best = scored[0][1]
-    if (
-        best.sentence.role in ("lead", "item")
-        and best.block is not None
-        and best.block.kind == "list"
-    ):
-        # the evidence is a lead-in or one item: the list says it whole
-        whole = _whole_list(q, scored, lexicon)
-        if whole is not None:
-            return whole
+    whole = _own_list(q, best, lexicon)  # the evidence is a lead-in or one item: its list
+    if whole is not None:
+        return whole
     return with_runner_up(_with_continuation(_sentence(best), best), scored)
 
 
