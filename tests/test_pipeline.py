@@ -72,3 +72,24 @@ def test_query_error_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> N
     assert rc == cli.EXIT_USER_ERROR
     err = capsys.readouterr().err
     assert err.startswith("kb: error: the query is empty") and err.count("\n") == 1
+
+
+def test_corpus_lexicon_aliases_reach_the_index_tokenizer(
+    tmp_path: Path, fake_embedder: FakeEmbedder, analyzer: KoreanMorphemes
+) -> None:
+    """One list of transliterations: the corpus lexicon's aliases are what BM25
+    tokenizes with (saved in the manifest), the packaged ones included."""
+    import json
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURES / "tiny", corpus)
+    (corpus / "lexicon.json").write_text(
+        json.dumps({"aliases": {"오리온": "orion"}}), encoding="utf-8"
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", second_model="none")
+    kb = KnowledgeBase(settings, embedder=fake_embedder, analyzer=analyzer)
+    kb.build()
+    tokenizer = kb.index.tokenizer
+    assert "orion" in tokenizer("오리온 2의 가격")
+    assert tokenizer.config.aliases["클로드"] == "claude"

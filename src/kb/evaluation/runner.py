@@ -27,12 +27,14 @@ from kb.evaluation.scratch import (
 )
 from kb.index.build import Progress, build_index
 from kb.index.load import KnowledgeIndex, load_index
+from kb.index.tokenize import TokenizerConfig
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.load import load_corpus
 from kb.models.embed import Embedder
 from kb.models.korean import KoreanMorphemes
 from kb.qa.calibration import load_answer_model
 from kb.qa.extractive import FEATURES
+from kb.qa.lexicon import load_lexicon
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
 from kb.settings import Settings
 
@@ -63,11 +65,13 @@ def prepare_index(
     model_name = "lexical-only" if isinstance(embedder, NullEmbedder) else settings.model
     index_dir = index_dir_for(evalset, settings, model_name, work_dir, chunker)
     analyzer = KoreanMorphemes()  # one Korean analyzer for the build and the index it opens
+    lexicon = load_lexicon(settings.corpus_dir if evalset.format == "gold" else None)
     report = build_index(
         docs,
         index_dir,
         embedder,
         chunker,
+        tokenizer_config=TokenizerConfig(aliases=dict(lexicon.aliases)),
         progress=progress,
         second=second,
         analyzer=analyzer,

@@ -24,43 +24,21 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from importlib import metadata
+from importlib import metadata, resources
 
 from kb.models.korean import MORPHEME_TAGS, KoreanMorphemes
 from kb.scripts import HAN, HANGUL, HANGUL_SYLLABLE_RE, KANA
 
-# Transliterations seen in Korean and Chinese writing about AI models. Longest first.
-DEFAULT_ALIASES: dict[str, str] = {
-    "클로드": "claude",
-    "하이쿠": "haiku",
-    "소네트": "sonnet",
-    "소넷": "sonnet",
-    "오푸스": "opus",
-    "오퍼스": "opus",
-    "앤트로픽": "anthropic",
-    "앤스로픽": "anthropic",
-    "엔트로픽": "anthropic",
-    "아티팩트": "artifacts",
-    "제미나이": "gemini",
-    "제미니": "gemini",
-    "오픈ai": "openai",
-    "오픈에이아이": "openai",
-    "克劳德": "claude",
-    "俳句": "haiku",
-    "十四行诗": "sonnet",
-    "奥普斯": "opus",
-    "安思睿": "anthropic",
-    "谷歌": "google",
-    "亚马逊": "amazon",
-    "구글": "google",
-    "아마존": "amazon",
-    "마이크로소프트": "microsoft",
-    "微软": "microsoft",
-    "엔비디아": "nvidia",
-    "英伟达": "nvidia",
-    "라쿠텐": "rakuten",
-    "乐天": "rakuten",
-}
+
+def packaged_aliases() -> dict[str, str]:
+    """The transliterations of model and company names in the packaged lexicon
+    (``kb/data/lexicon.json`` "aliases": 클로드 -> claude, 谷歌 -> google). A build
+    takes them from the lexicon merged with the corpus folder's (kb/qa/service.py);
+    this default serves a tokenizer made without one."""
+    text = resources.files("kb.data").joinpath("lexicon.json").read_text(encoding="utf-8")
+    raw = json.loads(text).get("aliases", {})
+    return {str(k): str(v).lower() for k, v in raw.items()}
+
 
 _LATIN_OR_NUM = r"[a-z0-9]+(?:[.][0-9]+)*"
 _CJK = f"[{HANGUL}]+|[{HAN}]+|[{KANA}]+"  # runs of one script each
@@ -128,7 +106,7 @@ _TOKEN = re.compile(rf"(?P<w>{_LATIN_OR_NUM})|(?P<c>{_CJK})|(?P<sep>[^\s\w]|_)|(
 
 @dataclass(frozen=True)
 class TokenizerConfig:
-    aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
+    aliases: dict[str, str] = field(default_factory=packaged_aliases)
     latin_bigrams: bool = True
     cjk_ngram: int = 2
     # "kiwipiepy": add Korean content morphemes; "": bigrams only
@@ -156,7 +134,7 @@ class TokenizerConfig:
     def from_dict(cls, d: dict[str, object]) -> TokenizerConfig:
         aliases = d.get("aliases")
         return cls(
-            aliases=dict(aliases) if isinstance(aliases, dict) else dict(DEFAULT_ALIASES),
+            aliases=dict(aliases) if isinstance(aliases, dict) else packaged_aliases(),
             latin_bigrams=bool(d.get("latin_bigrams", True)),
             cjk_ngram=int(str(d.get("cjk_ngram", 2))),
             korean_morphemes=str(d.get("korean_morphemes", "")),

@@ -17,6 +17,7 @@ from kb.errors import CorpusError, QueryError
 from kb.index.build import BuildReport, Progress, build_index
 from kb.index.layout import current_build
 from kb.index.load import KnowledgeIndex, load_index
+from kb.index.tokenize import TokenizerConfig
 from kb.ingest.chunk import ChunkerConfig
 from kb.ingest.instructions import cue_paths, load_cues
 from kb.ingest.limits import IngestLimits
@@ -29,6 +30,7 @@ from kb.models.second_encoder import wants_second
 from kb.qa.answer import Answer
 from kb.qa.extractive import ExtractiveAnswerer
 from kb.qa.hits import Retrieval
+from kb.qa.lexicon import load_lexicon
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
 from kb.qa.retrieve import HybridRetriever
 from kb.settings import Settings
@@ -123,9 +125,8 @@ class KnowledgeBase:
     # ------------------------------------------------------------ building
     def build(self, rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
         # IngestError (a CorpusError) reaches the front end as it is
-        docs, skipped = load_corpus(
-            self.settings.corpus_dir, limits=IngestLimits.from_settings(self.settings)
-        )
+        corpus = self.settings.corpus_dir
+        docs, skipped = load_corpus(corpus, limits=IngestLimits.from_settings(self.settings))
         chunker = chunker_config(self.settings)
         if not docs:
             raise CorpusError(f"no .md, .txt or .html articles found in {self.settings.corpus_dir}")
@@ -136,6 +137,8 @@ class KnowledgeBase:
             chunker,
             skipped=skipped,
             rebuild=rebuild,
+            # BM25 reads 클로드 as claude with the lexicon's aliases, the corpus's included
+            tokenizer_config=TokenizerConfig(aliases=dict(load_lexicon(corpus).aliases)),
             progress=progress,
             second=self.second,
             analyzer=self.models.analyzer,
