@@ -5,6 +5,8 @@ order covers an article, and the question cues added for which/list questions.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from kb.ingest.document import Block, Chunk, Sentence
@@ -16,6 +18,7 @@ from kb.qa.extract.text import (
     list_answer,
     list_blocks,
     open_answer,
+    which,
 )
 from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
@@ -357,3 +360,27 @@ def test_benchmarks_named_in_a_question(
     question: str, benchmarks: tuple[str, ...], lex: Lexicon
 ) -> None:
     assert analyze(question, lex).benchmarks == benchmarks
+
+
+def test_a_which_model_answer_names_the_model_its_passage_names(lex: Lexicon) -> None:
+    raw = (
+        "Haiku works well in a team. It splits hard problems into parts. "
+        "Teams run in parallel. It pairs with the flagship Claude Sonnet 4.5 model."
+    )
+    texts = [
+        "Haiku works well in a team.",
+        "It splits hard problems into parts.",
+        "Teams run in parallel.",
+        "It pairs with the flagship Claude Sonnet 4.5 model.",
+    ]
+    chunk = _chunk(raw, [(t, "", -1) for t in texts])
+    # the best sentence and its neighbour name no model; the one that does ranks low
+    scored = [(0.6, _cand(chunk, 0)), (0.3, _cand(chunk, 1)), (0.1, _cand(chunk, 3))]
+    q = analyze("Which flagship model does Claude Haiku 4.5 pair with?", lex)
+    ex = which(q, scored, lex)
+    assert ex is not None and ex.lead == "Claude Sonnet 4.5"
+    assert [c.position for c in ex.evidence] == [3, 0]
+    # a model named only in another passage is no answer from this one
+    other = dataclasses.replace(_chunk(raw, [(t, "", -1) for t in texts[:3]]), chunk_id="c:1")
+    ex = which(q, [(0.6, _cand(other, 0)), (0.3, _cand(other, 1)), (0.1, _cand(chunk, 3))], lex)
+    assert ex is not None and "Sonnet" not in ex.lead

@@ -124,7 +124,9 @@ def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
 
 def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     """The entity asked for, from the best candidate that names one, or else from a
-    sentence next to the best candidate; "which is higher" from the figures. A
+    sentence next to the best candidate (for a model: or anywhere in the best
+    candidate's passage, "它可以与旗舰模型Claude Sonnet 4.5配合使用" below a sentence about
+    the collaboration); "which is higher" from the figures. A
     question for a benchmark that no evidence names has no answer here; for
     anything else the best sentence answers (it often names the entity in a form
     the extraction does not take: "다리오 아모데이")."""
@@ -144,6 +146,11 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
         names = _entities(q, c, target, lexicon)
         if names:
             return Extracted(join_values(names[:4], q.lang), [c, scored[0][1]])
+    if target == "model":  # a model named elsewhere in the best evidence's passage
+        best = scored[0][1]
+        for _, c in scored[1:]:
+            if c.chunk_id == best.chunk_id and (names := _entities(q, c, target, lexicon)):
+                return Extracted(join_values(names[:4], q.lang), [c, best])
     if target == "benchmark":
         return None  # no evidence names a benchmark: the one asked about is not here
     return open_answer(q, scored, lexicon)
