@@ -151,6 +151,12 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         # the 2x is 3.5 Sonnet over Claude 3 Opus, not over 3.7 Sonnet
         "Claude 3.7 Sonnet 比 Claude 3.5 Sonnet 快多少?",
         "What's the rate limit for the Claude Haiku 4.5 API?",
+        # no article speaks of video, fine-tuning, browsing or phones (lexicon "attributes")
+        "Which model does Claude Haiku 4.5 work with for video generation?",
+        "Claude 4 能生成视频吗?",
+        "Claude 3.5 Haiku 支持微调吗?",
+        "Can Claude Haiku 4.5 browse the web?",
+        "클로드 오푸스 4는 스마트폰에서 돌아가?",
     ],
 )
 def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:
