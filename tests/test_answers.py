@@ -157,6 +157,8 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "Claude 3.5 Haiku 支持微调吗?",
         "Can Claude Haiku 4.5 browse the web?",
         "클로드 오푸스 4는 스마트폰에서 돌아가?",
+        # yes/no from a sentence that only names the model (it was released)
+        "Can Claude Opus 4 generate images?",
     ],
 )
 def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:

@@ -19,6 +19,7 @@ from kb.qa.extract.text import (
     list_blocks,
     open_answer,
     which,
+    yes_no,
 )
 from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
@@ -384,3 +385,15 @@ def test_a_which_model_answer_names_the_model_its_passage_names(lex: Lexicon) ->
     other = dataclasses.replace(_chunk(raw, [(t, "", -1) for t in texts[:3]]), chunk_id="c:1")
     ex = which(q, [(0.6, _cand(other, 0)), (0.3, _cand(other, 1)), (0.1, _cand(chunk, 3))], lex)
     assert ex is not None and "Sonnet" not in ex.lead
+
+
+def test_a_yes_no_answer_needs_evidence_about_what_is_asked(lex: Lexicon) -> None:
+    raw = "Anthropic released Claude Opus 4 in May."
+    chunk = _chunk(raw, [(raw, "", -1)])
+    q = analyze("Can Claude Opus 4 generate images?", lex)
+    about_it = dataclasses.replace(_cand(chunk, 0), features={"topic_second": 0.3})
+    ex = yes_no(q, [(1.0, about_it)], lex)
+    assert ex is not None and ex.lead.startswith("Yes — ")
+    # the sentence only names the model: its similarity to "generate images" is nil
+    only_named = dataclasses.replace(about_it, features={"topic_second": 0.02})
+    assert yes_no(q, [(1.0, only_named)], lex) is None

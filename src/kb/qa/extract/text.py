@@ -160,6 +160,8 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
 # share of the best single candidate's (0.5 tried: lists lost to a matching intro)
 LIST_SHARE = 0.3
 RUNNER_UP_SHARE = 0.5
+# dev sets: answerable yes/no best evidence >= 0.08, unanswerable answered <= 0.05
+YESNO_TOPIC_FLOOR = 0.07
 
 
 def list_blocks(
@@ -287,8 +289,15 @@ def _with_continuation(text: str, best: Candidate) -> Extracted:
     return Extracted(f"{text} {clean_item(nxt.sentence.text)}", [best, nxt], quote_in_lead=True)
 
 
-def yes_no(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+def yes_no(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
+    """The best sentence, with "yes" unless it is negated or a list item; none when
+    the sentence is not about what the question asks beyond the model's name (its
+    cross-lingual similarity to the question without names is below
+    ``YESNO_TOPIC_FLOOR``): "Can Claude Opus 4 generate images?" is not answered
+    "Yes" by the sentence that says Opus 4 was released."""
     best = scored[0][1]
+    if best.features.get("topic_second", 1.0) < YESNO_TOPIC_FLOOR:
+        return None
     if best.sentence.role == "lead" and (whole := _own_list(q, best, lexicon)) is not None:
         return whole
     text = _sentence(best)
