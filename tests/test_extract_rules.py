@@ -397,3 +397,17 @@ def test_a_yes_no_answer_needs_evidence_about_what_is_asked(lex: Lexicon) -> Non
     # the sentence only names the model: its similarity to "generate images" is nil
     only_named = dataclasses.replace(about_it, features={"topic_second": 0.02})
     assert yes_no(q, [(1.0, only_named)], lex) is None
+
+
+def test_a_which_person_answer_takes_a_name_from_a_lower_candidate(lex: Lexicon) -> None:
+    raw = "Reasoning tasks are answered quickly. Dario Amodei questioned the split."
+    texts = ["Reasoning tasks are answered quickly.", "Dario Amodei questioned the split."]
+    chunk = _chunk(raw, [(t, "", -1) for t in texts])
+    other = dataclasses.replace(_chunk(texts[0], [(texts[0], "", -1)]), chunk_id="c:1")
+    q = analyze("Who questioned the split between reasoning and general models?", lex)
+    # the best sentence (another passage) names nobody; the one that does ranks low
+    ex = which(q, [(0.9, _cand(other, 0)), (0.05, _cand(chunk, 1))], lex)
+    assert ex is not None and "Dario Amodei" in ex.lead and ex.evidence[0].position == 1
+    # below the share, it is not taken
+    ex = which(q, [(0.99, _cand(other, 0)), (0.01, _cand(chunk, 1))], lex)
+    assert ex is not None and "Dario" not in ex.lead
