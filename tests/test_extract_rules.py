@@ -18,9 +18,9 @@ from kb.qa.extract.text import (
     list_answer,
     list_blocks,
     open_answer,
-    which,
     yes_no,
 )
+from kb.qa.extract.which import which
 from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.question import analyze

@@ -16,7 +16,8 @@ from kb.qa.extract.base import Extracted, Scored, clean_item
 from kb.qa.extract.compare import comparison
 from kb.qa.extract.compute import arithmetic
 from kb.qa.extract.figure_pick import figure
-from kb.qa.extract.text import list_answer, open_answer, which, yes_no
+from kb.qa.extract.text import list_answer, open_answer, yes_no
+from kb.qa.extract.which import which
 from kb.qa.lexicon import Lexicon
 from kb.qa.question import Question
 

@@ -1,5 +1,5 @@
-"""Answers that are words: which model or entity, a list's items, a yes/no with its
-evidence, an open question's best sentence."""
+"""Answers that are sentences or lists: a list's items, a yes/no with its evidence, an
+open question's best sentence (which model or entity: ``which.py``)."""
 
 from __future__ import annotations
 
@@ -9,158 +9,13 @@ import re
 from kb.qa.evidence import Candidate
 from kb.qa.extract.base import Extracted, Scored, clean_item, subject_text
 from kb.qa.lexicon import Lexicon
-from kb.qa.mentions import ModelName, find_mentions, without_names
-from kb.qa.question import Question, find_benchmarks
-from kb.qa.render import figure_text, join_values, lead
+from kb.qa.mentions import ModelName, without_names
+from kb.qa.question import Question
+from kb.qa.render import lead
 
-_PROPER = re.compile(r"[A-Z][A-Za-z0-9&.\-]*(?:\s+[A-Z][A-Za-z0-9&.\-]*)*")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _SENTENCE_END = re.compile(r"[.。!?！？다요]\s*['\"”’)\]]*\s*$")
 _NEGATION = ("not ", "n't", "cannot", "없", "않", "못하", "不能", "不支持", "没有", "无法")
-
-
-def which_target(q: Question, lexicon: Lexicon) -> str | None:
-    """What a which-question asks for: a benchmark, a person, a company, a platform
-    or a model. The words right after the question word decide ("哪款顶级模型" asks
-    for a model even if the question also says 基准测试), else any in the question;
-    None when it names none of them ("which tier": the evidence sentence answers)."""
-    cue = min(
-        (m for p in lexicon.question_types.get("which", ()) if (m := p.search(q.text))),
-        key=lambda m: m.start(),
-        default=None,
-    )
-    windows = [q.text[cue.start() : cue.end() + 12]] if cue is not None else []
-    for window in [*windows, q.text]:
-        for target, patterns in lexicon.which_targets.items():
-            if any(p.search(window) for p in patterns):
-                return target
-    return None
-
-
-def _as_written(text: str, phrase: str) -> str:
-    m = re.search(re.escape(phrase).replace(r"\ ", r"\s+"), text, re.I)
-    return m.group(0) if m else phrase
-
-
-def _proper_names(text: str, q: Question, lexicon: Lexicon) -> list[str]:
-    low_q = q.text.lower()
-    models = {m.start for m in find_mentions(text, lexicon)}
-    out: list[str] = []
-    for found in _PROPER.finditer(text):
-        word = found.group(0).strip(" .")
-        fresh = word.lower() not in low_q and word not in out
-        if len(word) > 2 and fresh and found.start() not in models:
-            out.append(word)
-    return out
-
-
-def _entities(q: Question, c: Candidate, target: str | None, lexicon: Lexicon) -> list[str]:
-    text = c.sentence.text
-    names: list[str] = []
-    # "which model scored 73.3%": the owner of that figure
-    numbers = {n.replace(" ", "") for n in re.findall(r"\d+(?:\.\d+)?\s?%", q.text)}
-    for f in c.figures:
-        if f.text.replace(" ", "") in numbers and f.owner:
-            names.append(f.owner.display(lexicon))
-    if names:
-        return names
-    if target == "benchmark":
-        found = dict.fromkeys(find_benchmarks(text, lexicon))
-        return [_as_written(text, b) for b in found if b not in q.text.lower()]
-    if target in ("person", "company", "platform"):
-        return _proper_names(text, q, lexicon)
-    if target == "model":
-        for m in find_mentions(text, lexicon):
-            name = m.name.resolve(c.context)
-            asked = any(name.compatible(a) and a.version for a in q.models)
-            if not asked and name.display(lexicon) not in names:
-                names.append(name.display(lexicon))
-    return names
-
-
-def _neighbours(c: Candidate) -> list[Candidate]:
-    """The sentences before and after a candidate in its passage, as candidates
-    (an entity is often named next to the sentence that matches the question)."""
-    out = []
-    sentences = c.hit.chunk.sentences
-    for pos in (c.position - 1, c.position + 1):
-        if 0 <= pos < len(sentences):
-            s = sentences[pos]
-            block = c.hit.chunk.blocks[s.block] if s.block >= 0 else None
-            out.append(
-                dataclasses.replace(c, position=pos, sentence=s, block=block, figures=(), owned=())
-            )
-    return out
-
-
-def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
-    """ "Which model scored higher on Terminal-Bench?": among the best candidates,
-    the first stating figures of the asked kind for two or more models (a sentence
-    or a table row), the owner of the largest (or, for "lower", "cheaper", the
-    smallest), with its figure."""
-    order = next(
-        (k for k, pats in lexicon.which_order.items() if any(p.search(q.text) for p in pats)),
-        None,
-    )
-    if order is None or re.search(r"\d", without_names(q.text, lexicon)):
-        return None
-    top = scored[0][0]
-    for p, c in scored[:3]:
-        if p < 0.5 * top:
-            break
-        figs = [(f, f.owner) for f in c.figures if f.owner is not None and f.value is not None]
-        if len(q.models) >= 2:  # "A or B": only theirs, and both must be stated
-            figs = [(f, o) for f, o in figs if any(o.answers_for(m) for m in q.models)]
-            if not all(any(o.answers_for(m) for _, o in figs) for m in q.models):
-                continue
-        if len({o.display(lexicon) for _, o in figs}) < 2:
-            continue
-        if len({f.unit for f, _ in figs}) > 1:
-            continue
-        pick, owner = (max if order == "max" else min)(figs, key=lambda fo: fo[0].value or 0.0)
-        return Extracted(f"{owner.display(lexicon)} ({figure_text(pick, q.lang, lexicon)})", [c])
-    return None
-
-
-def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
-    """The entity asked for, from the best candidate that names one, or else from a
-    sentence next to the best candidate (for a model: or anywhere in the best
-    candidate's passage, "它可以与旗舰模型Claude Sonnet 4.5配合使用" below a sentence about
-    the collaboration; for a person, company or platform: or from a lower-ranked
-    candidate that names one); "which is higher" from the figures. A
-    question for a benchmark that no evidence names has no answer here; for
-    anything else the best sentence answers (it often names the entity in a form
-    the extraction does not take: "다리오 아모데이")."""
-    target = which_target(q, lexicon)
-    if target in ("model", None):
-        by_order = ordered(q, scored, lexicon)
-        if by_order is not None:
-            return by_order
-    top = scored[0][0]
-    for p, c in scored[:3]:
-        if p < 0.5 * top:
-            break
-        names = _entities(q, c, target, lexicon)
-        if names:
-            return Extracted(join_values(names[:4], q.lang), [c])
-    for c in _neighbours(scored[0][1]):
-        names = _entities(q, c, target, lexicon)
-        if names:
-            return Extracted(join_values(names[:4], q.lang), [c, scored[0][1]])
-    if target == "model":  # a model named elsewhere in the best evidence's passage
-        best = scored[0][1]
-        for _, c in scored[1:]:
-            if c.chunk_id == best.chunk_id and (names := _entities(q, c, target, lexicon)):
-                return Extracted(join_values(names[:4], q.lang), [c, best])
-    if target in ("person", "company", "platform"):  # deeper: a name of the kind asked
-        for p, c in scored[1:WHICH_DEEP]:
-            if p < WHICH_DEEP_SHARE:
-                break
-            if names := _entities(q, c, target, lexicon):
-                return Extracted(join_values(names[:4], q.lang), [c])
-    if target == "benchmark":
-        return None  # no evidence names a benchmark: the one asked about is not here
-    return open_answer(q, scored, lexicon)
 
 
 # a list answers a list question when its sentences together hold at least this
@@ -169,12 +24,6 @@ LIST_SHARE = 0.3
 RUNNER_UP_SHARE = 0.5
 # dev sets: answerable yes/no best evidence >= 0.08, unanswerable answered <= 0.05
 YESNO_TOPIC_FLOOR = 0.07
-# a which-person/company/platform question whose best candidates name none takes a
-# name from the next ones down to this share ("谁…提出了质疑?": the Korean sentence naming
-# 다리오 아모데이 ranks second at 0.03 under a Chinese one about 推理任务); dev sets: the
-# same three questions gain at 0.005 and 0.02, two at 0.05, none changes otherwise
-WHICH_DEEP = 8
-WHICH_DEEP_SHARE = 0.02
 
 
 def list_blocks(
