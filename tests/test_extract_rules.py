@@ -291,6 +291,9 @@ def test_capitalized_names_an_article_must_mention(lex: Lexicon) -> None:
     assert corpus_names(analyze("What runs on Microsoft Azure?", lex), vocab, lex) == []
     q = analyze("Is Claude Haiku 4.5 on Microsoft Azure?", lex)
     assert corpus_names(q, vocab, lex) == [frozenset({"microsoft", "azure"})]
+    # the asked figure kind in title case is no name ("AI Safety Level", a safety cue)
+    q = analyze("Is Haiku 4.5 rated at AI Safety Level 2?", lex)
+    assert corpus_names(q, [frozenset({"safety", "level"})], lex) == []
 
 
 @pytest.mark.parametrize(

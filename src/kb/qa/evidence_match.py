@@ -103,6 +103,8 @@ def corpus_names(
     for m in _CAPITALIZED.finditer(q.text):
         if m.start() == 0 or any(a <= m.start() < b for a, b in spans):
             continue
+        if q.figure is not None and any(cue.search(m.group(0)) for cue in q.figure.cues):
+            continue  # "AI Safety Level 2": the asked property in title case, no name
         words = frozenset(
             w.lower()
             for w in re.split(r"[\s\-]+", m.group(0))
