@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
+from itertools import chain, takewhile
 
 from kb.qa.evidence import Candidate
 from kb.qa.extract.base import Extracted, Scored
@@ -99,6 +101,20 @@ def _neighbours(c: Candidate) -> list[Candidate]:
     return out
 
 
+def _first_named(
+    q: Question,
+    pool: Iterable[tuple[Candidate, list[Candidate]]],
+    target: str | None,
+    lexicon: Lexicon,
+) -> Extracted | None:
+    """The first candidate of the pool that names an entity of the kind asked, cited
+    with the candidates it stands for."""
+    for c, cites in pool:
+        if names := _entities(q, c, target, lexicon):
+            return Extracted(join_values(names[:4], q.lang), cites)
+    return None
+
+
 def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     """ "Which model scored higher on Terminal-Bench?": among the best candidates,
     the first stating figures of the asked kind for two or more models (a sentence
@@ -142,28 +158,19 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
         by_order = ordered(q, scored, lexicon)
         if by_order is not None:
             return by_order
-    top = scored[0][0]
-    for p, c in scored[:3]:
-        if p < 0.5 * top:
-            break
-        names = _entities(q, c, target, lexicon)
-        if names:
-            return Extracted(join_values(names[:4], q.lang), [c])
-    for c in _neighbours(scored[0][1]):
-        names = _entities(q, c, target, lexicon)
-        if names:
-            return Extracted(join_values(names[:4], q.lang), [c, scored[0][1]])
+    top, best = scored[0]
+    pools: list[Iterable[tuple[Candidate, list[Candidate]]]] = [
+        ((c, [c]) for p, c in scored[:3] if p >= 0.5 * top),
+        ((c, [c, best]) for c in _neighbours(best)),
+    ]
     if target == "model":  # a model named elsewhere in the best evidence's passage
-        best = scored[0][1]
-        for _, c in scored[1:]:
-            if c.chunk_id == best.chunk_id and (names := _entities(q, c, target, lexicon)):
-                return Extracted(join_values(names[:4], q.lang), [c, best])
+        pools.append((c, [c, best]) for _, c in scored[1:] if c.chunk_id == best.chunk_id)
     if target in ("person", "company", "platform"):  # deeper: a name of the kind asked
-        for p, c in scored[1:WHICH_DEEP]:
-            if p < WHICH_DEEP_SHARE:
-                break
-            if names := _entities(q, c, target, lexicon):
-                return Extracted(join_values(names[:4], q.lang), [c])
+        deep = takewhile(lambda pc: pc[0] >= WHICH_DEEP_SHARE, scored[1:WHICH_DEEP])
+        pools.append((c, [c]) for _, c in deep)
+    found = _first_named(q, chain(*pools), target, lexicon)
+    if found is not None:
+        return found
     if target == "benchmark":
         return None  # no evidence names a benchmark: the one asked about is not here
     return open_answer(q, scored, lexicon)
