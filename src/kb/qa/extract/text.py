@@ -158,6 +158,7 @@ def yes_no(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     ``YESNO_TOPIC_FLOOR``): "Can Claude Opus 4 generate images?" is not answered
     "Yes" by the sentence that says Opus 4 was released."""
     best = scored[0][1]
+    # an index built without the second encoder has no topic score: no floor then
     if best.features.get("topic_second", 1.0) < YESNO_TOPIC_FLOOR:
         return None
     if best.sentence.role == "lead" and (whole := _own_list(q, best, lexicon)) is not None:
