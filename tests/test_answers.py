@@ -11,6 +11,7 @@ import pytest
 
 from kb.ingest.encoding import decode
 from kb.qa.answer import Answer
+from kb.qa.cite import quote_matches
 from kb.qa.service import KnowledgeBase
 
 pytestmark = pytest.mark.integration
@@ -21,8 +22,9 @@ def _ask(kb: KnowledgeBase, question: str) -> Answer:
     for c in answer.citations:
         text, _ = decode((Path(kb.settings.corpus_dir) / c.source).read_bytes())
         assert text[c.start : c.end] == c.passage
-        assert text[c.quote_start : c.quote_end] == c.quote
-        assert c.quote in c.passage
+        # the file's text at the quote's offsets (an HTML article's: what a reader sees)
+        assert quote_matches(text[c.quote_start : c.quote_end], c.quote)
+        assert c.start <= c.quote_start < c.quote_end <= c.end
     return answer
 
 
@@ -69,6 +71,9 @@ CASES = [
     ("When did Anthropic release Claude 3.5 Haiku?", "figure", ["2024-10-23"]),
     # the list of the count asked for
     ("Claude 3.5 Haiku 的编码能力有哪三个亮点?", "list", ["40.6%"]),
+    # a list of models is the models the evidence names, of the series asked
+    ("Claude 4 系列里具体提到了哪两个模型?", "list", ["Claude Opus 4，Claude Sonnet 4 [1]"]),
+    ("Which coding tool companies praised Claude 4?", "list", ["Cursor", "Replit"]),
 ]
 
 

@@ -20,7 +20,7 @@ from kb.qa.extract.text import (
     open_answer,
     yes_no,
 )
-from kb.qa.extract.which import which
+from kb.qa.extract.which import named_list, which
 from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.question import analyze
@@ -414,3 +414,26 @@ def test_a_which_person_answer_takes_a_name_from_a_lower_candidate(lex: Lexicon)
     # below the share, it is not taken
     ex = which(q, [(0.99, _cand(other, 0)), (0.01, _cand(chunk, 1))], lex)
     assert ex is not None and "Dario" not in ex.lead
+
+
+def test_a_list_of_models_is_the_series_members_a_lower_sentence_names(lex: Lexicon) -> None:
+    raw = (
+        "The Claude 4 series stresses reasoning. "
+        "Anthropic released Claude 3.7 Sonnet, then Claude Opus 4 and Claude Sonnet 4."
+    )
+    texts = [
+        "The Claude 4 series stresses reasoning.",
+        "Anthropic released Claude 3.7 Sonnet, then Claude Opus 4 and Claude Sonnet 4.",
+    ]
+    chunk = _chunk(raw, [(t, "", -1) for t in texts])
+    other = dataclasses.replace(_chunk(texts[0], [(texts[0], "", -1)]), chunk_id="c:1")
+    q = analyze("Claude 4 系列里具体提到了哪两个模型?", lex)
+    assert q.qtype == "list"
+    # the best sentence names no model; a lower one names the series' two models
+    ex = named_list(q, [(0.9, _cand(other, 0)), (0.05, _cand(chunk, 1))], lex)
+    assert ex.lead == "Claude Opus 4，Claude Sonnet 4"
+    assert ex.evidence[0].position == 1 and not ex.whole_block
+    # a list question that asks for no kind of name is answered as a list
+    q = analyze("Claude 4 系列有哪些技术优势?", lex)
+    ex = named_list(q, [(0.9, _cand(other, 0)), (0.05, _cand(chunk, 1))], lex)
+    assert "Opus" not in ex.lead

@@ -16,15 +16,15 @@ from kb.qa.extract.base import Extracted, Scored, clean_item
 from kb.qa.extract.compare import comparison
 from kb.qa.extract.compute import arithmetic
 from kb.qa.extract.figure_pick import figure
-from kb.qa.extract.text import list_answer, open_answer, yes_no
-from kb.qa.extract.which import which
+from kb.qa.extract.text import open_answer, yes_no
+from kb.qa.extract.which import named_list, which
 from kb.qa.lexicon import Lexicon
 from kb.qa.question import Question
 
 EXTRACTORS = {
     "figure": figure,
     "which": which,
-    "list": list_answer,
+    "list": named_list,
     "comparison": comparison,
     "arithmetic": arithmetic,
     "yesno": yes_no,

@@ -11,9 +11,9 @@ from itertools import chain, takewhile
 
 from kb.qa.evidence import Candidate
 from kb.qa.extract.base import Extracted, Scored
-from kb.qa.extract.text import open_answer
+from kb.qa.extract.text import list_answer, open_answer
 from kb.qa.lexicon import Lexicon
-from kb.qa.mentions import find_mentions, without_names
+from kb.qa.mentions import ModelName, find_mentions, without_names
 from kb.qa.question import Question, find_benchmarks
 from kb.qa.render import figure_text, join_values
 
@@ -25,20 +25,27 @@ _PROPER = re.compile(r"[A-Z][A-Za-z0-9&.\-]*(?:\s+[A-Z][A-Za-z0-9&.\-]*)*")
 # same three questions gain at 0.005 and 0.02, two at 0.05, none changes otherwise
 WHICH_DEEP = 8
 WHICH_DEEP_SHARE = 0.02
+# list questions answered by names ("哪两个模型", "which companies"); a platform or a
+# benchmark list reads better as the sentence or the list that gives it
+LIST_TARGETS = ("model", "company")
 
 
-def which_target(q: Question, lexicon: Lexicon) -> str | None:
+def which_target(q: Question, lexicon: Lexicon, cues: str = "which") -> str | None:
     """What a which-question asks for: a benchmark, a person, a company, a platform
     or a model. The words right after the question word decide ("哪款顶级模型" asks
     for a model even if the question also says 基准测试), else any in the question;
-    None when it names none of them ("which tier": the evidence sentence answers)."""
+    None when it names none of them ("which tier": the evidence sentence answers).
+    With ``cues="list"``: what a list question asks for, only from the words right
+    after its list cue ("哪两个模型", "which companies"), else None."""
     cue = min(
-        (m for p in lexicon.question_types.get("which", ()) if (m := p.search(q.text))),
+        (m for p in lexicon.question_types.get(cues, ()) if (m := p.search(q.text))),
         key=lambda m: m.start(),
         default=None,
     )
     windows = [q.text[cue.start() : cue.end() + 12]] if cue is not None else []
-    for window in [*windows, q.text]:
+    if cues == "which":
+        windows.append(q.text)
+    for window in windows:
         for target, patterns in lexicon.which_targets.items():
             if any(p.search(window) for p in patterns):
                 return target
@@ -62,7 +69,12 @@ def _proper_names(text: str, q: Question, lexicon: Lexicon) -> list[str]:
     return out
 
 
-def _entities(q: Question, c: Candidate, target: str | None, lexicon: Lexicon) -> list[str]:
+def _entities(
+    q: Question, c: Candidate, target: str | None, lexicon: Lexicon, members: bool = False
+) -> list[str]:
+    """The names of the kind ``target`` that ``c`` gives and the question does not
+    (with ``members``: models more specific than one asked are kept, "Claude Opus 4"
+    for "which Claude 4 models")."""
     text = c.sentence.text
     names: list[str] = []
     # "which model scored 73.3%": the owner of that figure
@@ -78,12 +90,21 @@ def _entities(q: Question, c: Candidate, target: str | None, lexicon: Lexicon) -
     if target in ("person", "company", "platform"):
         return _proper_names(text, q, lexicon)
     if target == "model":
-        for m in find_mentions(text, lexicon):
-            name = m.name.resolve(c.context)
+        named = [m.name.resolve(c.context) for m in find_mentions(text, lexicon)]
+        if members and any(_member(n, q) for n in named):
+            named = [n for n in named if _member(n, q)]  # "Claude 4 系列": its models only
+        for name in named:
             asked = any(name.compatible(a) and a.version for a in q.models)
-            if not asked and name.display(lexicon) not in names:
+            fresh = name.display(lexicon) not in names
+            if fresh and ((members and _member(name, q)) or not asked):
                 names.append(name.display(lexicon))
     return names
+
+
+def _member(name: ModelName, q: Question) -> bool:
+    """``name`` is a model of a series the question names ("Claude Opus 4" of
+    "Claude 4"): it answers for it and is named more specifically."""
+    return any(name.answers_for(a) and a.families < name.families for a in q.models)
 
 
 def _neighbours(c: Candidate) -> list[Candidate]:
@@ -106,12 +127,14 @@ def _first_named(
     pool: Iterable[tuple[Candidate, list[Candidate]]],
     target: str | None,
     lexicon: Lexicon,
+    least: int = 1,
 ) -> Extracted | None:
-    """The first candidate of the pool that names an entity of the kind asked, cited
-    with the candidates it stands for."""
+    """The first candidate of the pool that names at least ``least`` entities of the
+    kind asked, cited with the candidates it stands for (a list: all it names)."""
     for c, cites in pool:
-        if names := _entities(q, c, target, lexicon):
-            return Extracted(join_values(names[:4], q.lang), cites)
+        names = _entities(q, c, target, lexicon, members=least > 1)
+        if len(names) >= least:
+            return Extracted(join_values(names[: 4 if least == 1 else 12], q.lang), cites)
     return None
 
 
@@ -142,6 +165,27 @@ def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
         pick, owner = (max if order == "max" else min)(figs, key=lambda fo: fo[0].value or 0.0)
         return Extracted(f"{owner.display(lexicon)} ({figure_text(pick, q.lang, lexicon)})", [c])
     return None
+
+
+def named_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    """A list question that asks for entities of a kind right after its list cue
+    ("Claude 4 系列里提到了哪两个模型?", "which companies …"): the names the best
+    candidate that gives two or more gives (down to ``WHICH_DEEP_SHARE``: names are
+    what was asked), with the sentence that gives them; else the best list or
+    sentence."""
+    target = which_target(q, lexicon, cues="list")
+    if target in LIST_TARGETS:
+        top, best = scored[0]
+        deep = takewhile(lambda pc: pc[0] >= WHICH_DEEP_SHARE, scored[1:WHICH_DEEP])
+        pool = chain(
+            ((c, [c]) for p, c in scored[:3] if p >= 0.5 * top),
+            ((c, [c, best]) for c in _neighbours(best)),
+            ((c, [c]) for _, c in deep),
+        )
+        found = _first_named(q, pool, target, lexicon, least=2)
+        if found is not None:
+            return found
+    return list_answer(q, scored, lexicon)
 
 
 def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
