@@ -164,6 +164,11 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "클로드 오푸스 4는 스마트폰에서 돌아가?",
         # yes/no from a sentence that only names the model (it was released)
         "Can Claude Opus 4 generate images?",
+        # no article speaks of an acquisition or a valuation: the company a sentence
+        # names (Cursor next to Replit) is no answer
+        "哪家公司收购了 Replit?",
+        "Which company acquired Anthropic?",
+        "앤트로픽의 기업 가치는 얼마야?",
     ],
 )
 def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:

@@ -251,6 +251,9 @@ def test_a_close_runner_up_sentence_is_quoted_under_the_open_answer(lex: Lexicon
         ("클로드 오푸스 4가 지원하는 프로그래밍 언어 목록 알려줘", "programming languages"),
         ("Claude Haiku 4.5 支持语音输入吗?", "audio and voice"),
         ("하이쿠 4.5가 지원하는 최대 이미지 해상도는?", "image resolution"),
+        ("哪家公司收购了 Replit?", "acquisition"),
+        ("Anthropic은 어느 회사에 인수됐어?", "acquisition"),
+        ("What is Anthropic's valuation?", "funding and valuation"),
     ],
 )
 def test_questions_about_a_property_name_it(question: str, attribute: str, lex: Lexicon) -> None:
@@ -263,6 +266,7 @@ def test_questions_about_a_property_name_it(question: str, attribute: str, lex: 
         "Claude Haiku 4.5 能理解上下文并进行多轮交互吗?",  # context, not a context window
         "What does Claude Haiku 4.5 score on SWE-bench Verified?",
         "클로드 3.5 하이쿠는 언제 출시됐어?",
+        "用 Claude Haiku 4.5 能降低运营成本吗?",
     ],
 )
 def test_other_questions_name_no_property(question: str, lex: Lexicon) -> None:
