@@ -74,6 +74,17 @@ CASES = [
     # a list of models is the models the evidence names, of the series asked
     ("Claude 4 系列里具体提到了哪两个模型?", "list", ["Claude Opus 4，Claude Sonnet 4 [1]"]),
     ("Which coding tool companies praised Claude 4?", "list", ["Cursor", "Replit"]),
+    # several benchmarks asked: a figure for each, from its own sentence, each cited
+    ("GPT-4o mini 的 GPQA 和 MATH 分别是多少?", "figure", ["GPQA 40.2%", "MATH 70.2% [1] [2]"]),
+    (
+        "What are Claude Haiku 4.5's SWE-bench Verified and OSWorld scores?",
+        "figure",
+        ["SWE-bench Verified 73.3%", "OSWorld 50.7%"],
+    ),
+    # of two benchmarks only one is stated for the model: labelled as the one it is
+    ("What are Claude 3.5 Haiku's OSWorld and GPQA scores?", "figure", ["— GPQA: 41.6%"]),
+    # "what is its name" asks for a name
+    ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
 ]
 
 

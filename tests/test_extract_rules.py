@@ -441,3 +441,9 @@ def test_a_list_of_models_is_the_series_members_a_lower_sentence_names(lex: Lexi
     q = analyze("Claude 4 系列有哪些技术优势?", lex)
     ex = named_list(q, [(0.9, _cand(other, 0)), (0.05, _cand(chunk, 1))], lex)
     assert "Opus" not in ex.lead
+
+
+def test_a_list_cue_naming_several_benchmarks_asks_for_a_score_each(lex: Lexicon) -> None:
+    q = analyze("What are Claude Haiku 4.5's SWE-bench Verified and OSWorld scores?", lex)
+    assert q.qtype == "figure" and q.benchmarks == ("swe-bench verified", "osworld")
+    assert analyze("What are the strengths of Claude Haiku 4.5?", lex).qtype == "list"

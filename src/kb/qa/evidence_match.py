@@ -75,8 +75,10 @@ def question_names(
     "opus_4"), of which an article needs every one for a question about one model,
     and at least one for a question comparing several (each may be in its own
     article). Ordinary capitalized words ("Table", "Japanese") and amounts ("10M")
-    are no names."""
+    are no names; nor are the benchmarks of a question that names several."""
     acronyms = re.findall(r"(?<![A-Za-z0-9])[A-Z]{3,}(?![A-Za-z0-9])", q.text)
+    if len(q.benchmarks) >= 2:  # "its GPQA and MATH scores": each sentence states one
+        acronyms = [a for a in acronyms if not any(a.lower() in b for b in q.benchmarks)]
     required = frozenset().union(*(_name_tokens(a, tokenizer) for a in acronyms))
     models = [
         _name_tokens(q.text[m.start : m.end], tokenizer) for m in find_mentions(q.text, lexicon)
@@ -105,6 +107,8 @@ def corpus_names(
             continue
         if q.figure is not None and any(cue.search(m.group(0)) for cue in q.figure.cues):
             continue  # "AI Safety Level 2": the asked property in title case, no name
+        if len(q.benchmarks) >= 2 and any(m.group(0).lower() in b for b in q.benchmarks):
+            continue  # "SWE-bench Verified and OSWorld": each sentence states one
         words = frozenset(
             w.lower()
             for w in re.split(r"[\s\-]+", m.group(0))

@@ -162,6 +162,8 @@ def analyze(text: str, lexicon: Lexicon) -> Question:
     if figure is None and benchmarks:
         figure = lexicon.figure_kind("score")  # a benchmark is asked about for its score
     qtype = question_type(text, lexicon, tuple(models), figure)
+    if qtype == "list" and len(benchmarks) >= 2:
+        qtype = "figure"  # "What are its SWE-bench and OSWorld scores?": a score each
     if qtype == "list" and figure is not None and figure.kind == "count":
         figure = None  # "哪几项", "몇 가지": the items are asked for, not how many
     figure_asked = figure is not None

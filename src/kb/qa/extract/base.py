@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from kb.qa.evidence import Candidate
-from kb.qa.evidence_match import topic_bigrams
+from kb.qa.evidence_match import names_benchmark, topic_bigrams
 from kb.qa.figures import Figure
 from kb.qa.glossary import expand
 from kb.qa.lexicon import Lexicon
@@ -46,18 +46,21 @@ def subject_text(name: ModelName | None, q: Question, lexicon: Lexicon) -> str:
     return name.display(lexicon) if name is not None else ""
 
 
-def benchmark_label(q: Question) -> str:
-    """The benchmark the question names, as the question writes it."""
+def benchmark_label(q: Question, phrase: str | None = None) -> str:
+    """The benchmark the question names (the first, or ``phrase``), as the question
+    writes it."""
     if not q.benchmarks:
         return ""
-    phrase = q.benchmarks[0]
+    phrase = phrase or q.benchmarks[0]
     m = re.search(re.escape(phrase).replace(r"\ ", r"\s+"), q.text, re.I)
     return m.group(0) if m else phrase
 
 
-def label(q: Question, lexicon: Lexicon) -> str:
-    """What the figure is: the benchmark asked, else the figure kind's label."""
-    bench = benchmark_label(q)
+def label(q: Question, lexicon: Lexicon, evidence: str = "") -> str:
+    """What the figure is: the benchmark asked (of several, the first ``evidence``
+    names), else the figure kind's label."""
+    named = [b for b in q.benchmarks if evidence and names_benchmark(evidence, (b,))]
+    bench = benchmark_label(q, named[0] if named else None)
     if bench:
         return bench
     return q.figure.label.get(q.lang, q.figure.label.get("en", "")) if q.figure else ""

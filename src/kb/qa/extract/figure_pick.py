@@ -4,11 +4,12 @@ question, on the side and under the condition asked, and the answer line."""
 from __future__ import annotations
 
 from kb.qa.evidence import Candidate
-from kb.qa.evidence_match import squash, topic_bigrams
+from kb.qa.evidence_match import names_benchmark, squash, topic_bigrams
 from kb.qa.extract.base import (
     Extracted,
     Scored,
     asked_sides,
+    benchmark_label,
     clause,
     label,
     question_topic,
@@ -22,6 +23,8 @@ from kb.qa.question import Question
 from kb.qa.render import figure_text, join_values, lead
 
 Found = tuple[Figure, Candidate]
+# how deep a question naming several benchmarks looks for each one's figure
+BENCHMARK_DEPTH = 10
 
 
 def pick_figures(q: Question, c: Candidate, lexicon: Lexicon) -> list[Figure]:
@@ -101,7 +104,34 @@ def siblings(q: Question, scored: Scored, lexicon: Lexicon) -> list[Found]:
     return out
 
 
+def per_benchmark(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
+    """ "GPT-4o mini 的 GPQA 和 MATH 分别是多少?": for each benchmark asked, the figure
+    of the best candidate that names it (stated for the model asked), each cited;
+    None unless two or more are found."""
+    found: list[tuple[str, Figure, Candidate]] = []
+    for bench in q.benchmarks:
+        for _, c in scored[:BENCHMARK_DEPTH]:
+            figs = pick_figures(q, c, lexicon) if names_benchmark(c.sentence.text, (bench,)) else []
+            if figs:
+                found.append((benchmark_label(q, bench), figs[0], c))
+                break
+    if len(found) < 2:
+        return None
+    owner = found[0][1].owner or found[0][2].subject
+    subject = subject_text(owner, q, lexicon)
+    value = join_values([f"{b} {figure_text(f, q.lang, lexicon)}" for b, f, _ in found], q.lang)
+    kind = q.figure.label.get(q.lang, q.figure.label.get("en", "")) if q.figure else ""
+    line = lead(lexicon, "figure", q.lang, subject=subject, label=kind, value=value)
+    cited: list[Candidate] = []
+    for _, _, c in found:
+        if not any(c is x for x in cited):
+            cited.append(c)
+    return Extracted(line.strip(" —:"), cited)
+
+
 def figure(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    if len(q.benchmarks) >= 2 and (several := per_benchmark(q, scored, lexicon)) is not None:
+        return several
     best = scored[0][1]
     compare = any(p.search(q.text) for p in lexicon.question_types.get("comparison", ()))
     if compare and len(q.models) <= 1:
@@ -124,7 +154,8 @@ def figure(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     if figs and figs[0].column and not figs[0].owner:
         subject = figs[0].column  # a table column that is no model ("이전 세대 모델")
     value = _shown(q, best, figs, lexicon)
-    line = lead(lexicon, "figure", q.lang, subject=subject, label=label(q, lexicon), value=value)
+    what = label(q, lexicon, best.sentence.text)
+    line = lead(lexicon, "figure", q.lang, subject=subject, label=what, value=value)
     return Extracted(line.strip(" —:"), [best])
 
 
