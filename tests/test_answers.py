@@ -83,6 +83,12 @@ CASES = [
     ),
     # of two benchmarks only one is stated for the model: labelled as the one it is
     ("What are Claude 3.5 Haiku's OSWorld and GPQA scores?", "figure", ["— GPQA: 41.6%"]),
+    # a difference with the previous generation: the table row, not the sentence above
+    (
+        "How many points did Claude 3.5 Haiku gain over the previous generation on SWE-bench?",
+        "arithmetic",
+        ["40.6% − 33.4%", "+7.2 points"],
+    ),
     # "what is its name" asks for a name
     ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
 ]

@@ -27,24 +27,39 @@ from kb.qa.lexicon import Lexicon
 from kb.qa.question import Question
 from kb.qa.render import figure_text, fmt_number, join_values, lead, money
 
+# how deep a one-model difference looks for a table row with the model's figure
+DIFFERENCE_DEPTH = 5
+
+
+def _row_pair(q: Question, c: Candidate, lexicon: Lexicon) -> list[Found]:
+    """The model's figure in ``c`` and another owner's (a table row's other column),
+    or nothing."""
+    mine = pick_figures(q, c, lexicon)
+    if not mine:
+        return []
+    other = [
+        f
+        for f in c.figures
+        if f is not mine[0] and not f.text.startswith(("+", "-")) and f.owner != mine[0].owner
+    ]
+    return [(mine[0], c), (other[0], c)] if other else []
+
 
 def one_model_difference(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     """A difference for one model: between its column and another in the same table
-    row ("than the previous generation"), or between two conditions of one list."""
+    row ("than the previous generation"; the best such row among the first
+    candidates), or between two conditions of one list."""
     best = scored[0][1]
-    figs = pick_figures(q, best, lexicon)
-    if not figs:
+    if not pick_figures(q, best, lexicon):
         return None
-    fa = figs[0]
-    other = [
-        f
-        for f in best.figures
-        if f is not fa and not f.text.startswith(("+", "-")) and f.owner != fa.owner
-    ]
-    pair: list[Found] = [(fa, best), (other[0], best)] if other else siblings(q, scored, lexicon)
-    if len(pair) < 2:
+    found = _row_pair(q, best, lexicon) or siblings(q, scored, lexicon)
+    if len(found) < 2:  # a table row lower down beats a sentence with one figure
+        rows = (_row_pair(q, c, lexicon) for _, c in scored[1:DIFFERENCE_DEPTH])
+        found = next((r for r in rows if r), [])
+    if len(found) < 2:
         return None
-    (f1, c1), (f2, c2) = sorted(pair, key=lambda fc: -(fc[0].value or 0.0))
+    fa = found[0][0]
+    (f1, c1), (f2, c2) = sorted(found, key=lambda fc: -(fc[0].value or 0.0))
     diff = difference(f1, f2, q, lexicon, working=True)
     if not diff:
         return None
