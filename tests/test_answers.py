@@ -89,6 +89,10 @@ CASES = [
         "arithmetic",
         ["40.6% − 33.4%", "+7.2 points"],
     ),
+    # one model's highest or lowest score, over every figure stated for it
+    ("What is the highest score Claude Haiku 4.5 got?", "figure", ["— score: 96.3% [1]"]),
+    ("클로드 하이쿠 4.5의 최고 점수는?", "figure", ["96.3%"]),
+    ("Claude 3.5 Haiku 的最低分是哪个基准?", "which", ["SWE-bench：40.6%"]),
     # "what is its name" asks for a name
     ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
 ]
@@ -186,6 +190,8 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "哪家公司收购了 Replit?",
         "Which company acquired Anthropic?",
         "앤트로픽의 기업 가치는 얼마야?",
+        # no score is stated for Sonnet 4.5: it has no highest one
+        "What is Claude Sonnet 4.5's highest benchmark score?",
     ],
 )
 def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:

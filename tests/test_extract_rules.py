@@ -12,6 +12,7 @@ import pytest
 from kb.ingest.document import Block, Chunk, Sentence
 from kb.qa.evidence import Candidate
 from kb.qa.evidence_match import corpus_names, covers, mentions_one_of
+from kb.qa.extract.extremum import asks_extremum
 from kb.qa.extract.text import (
     continuation,
     expected_count,
@@ -447,3 +448,20 @@ def test_a_list_cue_naming_several_benchmarks_asks_for_a_score_each(lex: Lexicon
     q = analyze("What are Claude Haiku 4.5's SWE-bench Verified and OSWorld scores?", lex)
     assert q.qtype == "figure" and q.benchmarks == ("swe-bench verified", "osworld")
     assert analyze("What are the strengths of Claude Haiku 4.5?", lex).qtype == "list"
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("What is the highest score Claude Haiku 4.5 got?", True),
+        ("Claude 3.5 Haiku 的最低分是哪个基准?", True),
+        ("클로드 하이쿠 4.5의 최고 점수는?", True),
+        ("Which model scored higher on Terminal-Bench?", False),  # models compared
+        ("Haiku 4.5 在 OSWorld 上比 Sonnet 4 高多少?", False),  # a benchmark named
+        ("What is Claude Haiku 4.5's SWE-bench Verified score?", False),  # no order
+    ],
+)
+def test_one_models_highest_or_lowest_score_is_asked(
+    question: str, asked: bool, lex: Lexicon
+) -> None:
+    assert asks_extremum(analyze(question, lex), lex) is asked

@@ -51,8 +51,12 @@ def benchmark_label(q: Question, phrase: str | None = None) -> str:
     writes it."""
     if not q.benchmarks:
         return ""
-    phrase = phrase or q.benchmarks[0]
-    m = re.search(re.escape(phrase).replace(r"\ ", r"\s+"), q.text, re.I)
+    return as_written(q.text, phrase or q.benchmarks[0])
+
+
+def as_written(text: str, phrase: str) -> str:
+    """``phrase`` (lowercased, single-spaced) as ``text`` writes it."""
+    m = re.search(re.escape(phrase).replace(r"\ ", r"\s+"), text, re.I)
     return m.group(0) if m else phrase
 
 

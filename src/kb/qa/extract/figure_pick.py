@@ -17,6 +17,7 @@ from kb.qa.extract.base import (
     side,
     subject_text,
 )
+from kb.qa.extract.extremum import asks_extremum, extremum
 from kb.qa.figures import Figure, figures_in
 from kb.qa.lexicon import Lexicon
 from kb.qa.question import Question
@@ -130,6 +131,8 @@ def per_benchmark(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | 
 
 
 def figure(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+    if asks_extremum(q, lexicon) and (top := extremum(q, scored, lexicon)) is not None:
+        return top  # "the highest score Haiku 4.5 got"
     if len(q.benchmarks) >= 2 and (several := per_benchmark(q, scored, lexicon)) is not None:
         return several
     best = scored[0][1]

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from itertools import chain, takewhile
 
 from kb.qa.evidence import Candidate
-from kb.qa.extract.base import Extracted, Scored
+from kb.qa.extract.base import Extracted, Scored, as_written
+from kb.qa.extract.extremum import asks_extremum, extremum, order_asked
 from kb.qa.extract.text import list_answer, open_answer
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, find_mentions, without_names
@@ -52,11 +53,6 @@ def which_target(q: Question, lexicon: Lexicon, cues: str = "which") -> str | No
     return None
 
 
-def _as_written(text: str, phrase: str) -> str:
-    m = re.search(re.escape(phrase).replace(r"\ ", r"\s+"), text, re.I)
-    return m.group(0) if m else phrase
-
-
 def _proper_names(text: str, q: Question, lexicon: Lexicon) -> list[str]:
     low_q = q.text.lower()
     models = {m.start for m in find_mentions(text, lexicon)}
@@ -86,7 +82,7 @@ def _entities(
         return names
     if target == "benchmark":
         found = dict.fromkeys(find_benchmarks(text, lexicon))
-        return [_as_written(text, b) for b in found if b not in q.text.lower()]
+        return [as_written(text, b) for b in found if b not in q.text.lower()]
     if target in ("person", "company", "platform"):
         return _proper_names(text, q, lexicon)
     if target == "model":
@@ -143,10 +139,7 @@ def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     the first stating figures of the asked kind for two or more models (a sentence
     or a table row), the owner of the largest (or, for "lower", "cheaper", the
     smallest), with its figure."""
-    order = next(
-        (k for k, pats in lexicon.which_order.items() if any(p.search(q.text) for p in pats)),
-        None,
-    )
+    order = order_asked(q, lexicon)
     if order is None or re.search(r"\d", without_names(q.text, lexicon)):
         return None
     top = scored[0][0]
@@ -198,6 +191,10 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     anything else the best sentence answers (it often names the entity in a form
     the extraction does not take: "다리오 아모데이")."""
     target = which_target(q, lexicon)
+    if target in ("benchmark", None) and asks_extremum(q, lexicon):
+        top_score = extremum(q, scored, lexicon)  # "在哪个基准上得分最高?": its highest
+        if top_score is not None:
+            return top_score
     if target in ("model", None):
         by_order = ordered(q, scored, lexicon)
         if by_order is not None:

@@ -1,0 +1,68 @@
+"""One model's best or worst score: "What is the highest score Claude Haiku 4.5 got?",
+"Haiku 4.5 在哪个基准上得分最高?" — the largest (or smallest) percentage stated for
+the model asked among all candidates, with the benchmark its sentence names."""
+
+from __future__ import annotations
+
+import re
+
+from kb.qa.evidence import Candidate
+from kb.qa.extract.base import Extracted, Scored, as_written, subject_text
+from kb.qa.figures import Figure
+from kb.qa.lexicon import Lexicon
+from kb.qa.mentions import without_names
+from kb.qa.question import Question, find_benchmarks
+from kb.qa.render import figure_text, lead
+
+
+def order_asked(q: Question, lexicon: Lexicon) -> str | None:
+    """ "max" or "min" when the question asks for the higher/highest or the
+    lower/lowest (cheaper, …) one, else None."""
+    return next(
+        (k for k, pats in lexicon.which_order.items() if any(p.search(q.text) for p in pats)),
+        None,
+    )
+
+
+def asks_extremum(q: Question, lexicon: Lexicon) -> bool:
+    """One model named, no benchmark and no number: its highest or lowest score is
+    asked for ("Haiku 4.5's best benchmark result")."""
+    if len(q.models) != 1 or q.benchmarks or q.figure is None or q.figure.kind != "score":
+        return False
+    if re.search(r"\d", without_names(q.text, lexicon)):
+        return False
+    return order_asked(q, lexicon) is not None
+
+
+def _scores(scored: Scored) -> list[tuple[Figure, Candidate]]:
+    """Each percentage stated for the model asked (not a "+1.4%" difference), once."""
+    seen: set[tuple[str, int]] = set()
+    out: list[tuple[Figure, Candidate]] = []
+    for _, c in scored:
+        for f in c.owned:
+            if f.kind != "score" or f.value is None or f.text.startswith(("+", "-")):
+                continue
+            key = (c.hit.chunk.doc_id, c.sentence.start + f.start)
+            if key not in seen:
+                seen.add(key)
+                out.append((f, c))
+    return out
+
+
+def extremum(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
+    """The highest (or lowest) score of the model asked over every candidate, led by
+    the benchmark its sentence names; None with fewer than two scores to choose
+    from (one figure is no "highest")."""
+    order = order_asked(q, lexicon)
+    found = _scores(scored)
+    if order is None or len(found) < 2:
+        return None
+    pick = max if order == "max" else min
+    f, c = pick(found, key=lambda fc: fc[0].value or 0.0)
+    benches = find_benchmarks(c.sentence.text, lexicon)
+    name = as_written(c.sentence.text, benches[0]) if benches else ""
+    kind = q.figure.label.get(q.lang, q.figure.label.get("en", "")) if q.figure else ""
+    subject = subject_text(f.owner or c.subject, q, lexicon)
+    value = figure_text(f, q.lang, lexicon)
+    line = lead(lexicon, "figure", q.lang, subject=subject, label=name or kind, value=value)
+    return Extracted(line.strip(" —:"), [c])
