@@ -93,6 +93,11 @@ CASES = [
     ("What is the highest score Claude Haiku 4.5 got?", "figure", ["— score: 96.3% [1]"]),
     ("클로드 하이쿠 4.5의 최고 점수는?", "figure", ["96.3%"]),
     ("Claude 3.5 Haiku 的最低分是哪个基准?", "which", ["SWE-bench：40.6%"]),
+    # a partner named beside the asked one; a level ("ASL-2") or a name holding the
+    # asked company's ("Anthropic Safety Level") is no partner
+    ("Who did Anthropic work with to safety-test Claude 3.5 Sonnet?", "which", ["UK AISI [1]"]),
+    # a benchmark named in a question about what it measures: no score is asked
+    ("Claude 3.5 Sonnet 报告里 MMLU 测的是什么水平的知识?", "open", ["학부 수준"]),
     # "what is its name" asks for a name
     ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
 ]

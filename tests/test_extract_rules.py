@@ -465,3 +465,11 @@ def test_one_models_highest_or_lowest_score_is_asked(
     question: str, asked: bool, lex: Lexicon
 ) -> None:
     assert asks_extremum(analyze(question, lex), lex) is asked
+
+
+def test_a_benchmark_named_in_a_question_about_what_it_is_asks_no_score(lex: Lexicon) -> None:
+    q = analyze("Claude 3.5 Sonnet 报告里 MMLU 测的是什么水平的知识?", lex)
+    assert q.figure is None and q.qtype == "open"
+    # "how is it on Terminal-Bench" still asks for the score (and abstains without one)
+    q = analyze("Claude 3.5 Haiku 的 Terminal-Bench 成绩怎么样?", lex)
+    assert q.figure is not None and q.figure.kind == "score"

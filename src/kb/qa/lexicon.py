@@ -80,6 +80,8 @@ class Lexicon:
     token_words: tuple[str, ...]
     wh_words: tuple[re.Pattern[str], ...]
     qualitative: tuple[re.Pattern[str], ...]
+    # "what level of knowledge does MMLU test": a benchmark named, but no score asked
+    descriptive: tuple[re.Pattern[str], ...]
     quantity: tuple[re.Pattern[str], ...]
     which_targets: dict[str, tuple[re.Pattern[str], ...]]
     skip_sections: tuple[str, ...]  # sections that state no facts (references)
@@ -194,6 +196,7 @@ def build(data: dict[str, Any]) -> Lexicon:
             token_words=tuple(_words(data, "token_words")),
             wh_words=_patterns(data.get("wh_words", []), "wh_words"),
             qualitative=_patterns(data.get("qualitative", []), "qualitative"),
+            descriptive=_patterns(data.get("descriptive", []), "descriptive"),
             quantity=_patterns(data.get("quantity", []), "quantity"),
             skip_sections=tuple(_words(data, "skip_sections")),
             negation=_patterns(data.get("negation", []), "negation"),

@@ -159,7 +159,7 @@ def analyze(text: str, lexicon: Lexicon) -> Question:
     ):
         figure = None  # "how does the cost compare": asks for a description, not a figure
     benchmarks = tuple(find_benchmarks(text, lexicon))
-    if figure is None and benchmarks:
+    if figure is None and benchmarks and not _matches(lexicon.descriptive, text):
         figure = lexicon.figure_kind("score")  # a benchmark is asked about for its score
     qtype = question_type(text, lexicon, tuple(models), figure)
     if qtype == "list" and len(benchmarks) >= 2:

@@ -55,12 +55,17 @@ def which_target(q: Question, lexicon: Lexicon, cues: str = "which") -> str | No
 
 def _proper_names(text: str, q: Question, lexicon: Lexicon) -> list[str]:
     low_q = q.text.lower()
+    q_words = set(re.findall(r"[a-z][a-z0-9&.\-]*", low_q))
     models = {m.start for m in find_mentions(text, lexicon)}
     out: list[str] = []
     for found in _PROPER.finditer(text):
         word = found.group(0).strip(" .")
-        fresh = word.lower() not in low_q and word not in out
-        if len(word) > 2 and fresh and found.start() not in models:
+        # a name that has a word of the question is the asked one's ("Anthropic
+        # Safety Level" for "who did Anthropic work with"), not another
+        shared = any(len(w) > 3 and w.lower() in q_words for w in word.split())
+        fresh = word.lower() not in low_q and word not in out and not shared
+        numbered = any(ch.isdigit() for ch in word)  # "ASL-2" is a level, no name
+        if len(word) > 2 and fresh and not numbered and found.start() not in models:
             out.append(word)
     return out
 
