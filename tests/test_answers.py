@@ -98,6 +98,9 @@ CASES = [
     ("Who did Anthropic work with to safety-test Claude 3.5 Sonnet?", "which", ["UK AISI [1]"]),
     # a benchmark named in a question about what it measures: no score is asked
     ("Claude 3.5 Sonnet 报告里 MMLU 测的是什么水平的知识?", "open", ["학부 수준"]),
+    # keyword queries: a joined model name, a benchmark in lower case (shown as written)
+    ("haiku4.5 osworld", "figure", ["Claude Haiku 4.5 — OSWorld: 50.7% [1]"]),
+    ("gpt4o mini humaneval", "figure", ["GPT-4o mini — HumanEval: 87.2%"]),
     # "what is its name" asks for a name
     ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
 ]
@@ -195,6 +198,8 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "哪家公司收购了 Replit?",
         "Which company acquired Anthropic?",
         "앤트로픽의 기업 가치는 얼마야?",
+        # "claude4" is Claude 4: the article gives it no SWE-bench figure
+        "claude4 swe-bench verified score",
         # no score is stated for Sonnet 4.5: it has no highest one
         "What is Claude Sonnet 4.5's highest benchmark score?",
     ],

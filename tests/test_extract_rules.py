@@ -473,3 +473,11 @@ def test_a_benchmark_named_in_a_question_about_what_it_is_asks_no_score(lex: Lex
     # "how is it on Terminal-Bench" still asks for the score (and abstains without one)
     q = analyze("Claude 3.5 Haiku 的 Terminal-Bench 成绩怎么样?", lex)
     assert q.figure is not None and q.figure.kind == "score"
+
+
+def test_benchmarks_in_lower_case_unless_an_ordinary_word(lex: Lexicon) -> None:
+    assert analyze("haiku 4.5 osworld", lex).benchmarks == ("osworld",)
+    assert analyze("gpqa of claude 3.5 haiku", lex).benchmarks == ("gpqa",)
+    # "math" is a word before it is a benchmark: only "math benchmark" names it
+    assert analyze("haiku 4.5 math accuracy with python tools", lex).benchmarks == ()
+    assert analyze("gpt-4o mini math benchmark score?", lex).benchmarks == ("math",)

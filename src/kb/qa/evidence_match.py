@@ -63,8 +63,15 @@ def fits(name: ModelName | None, asked: tuple[ModelName, ...]) -> bool:
     return name is not None and any(name.answers_for(a) for a in asked)
 
 
+# a model name written joined ("haiku4.5", "gpt4o"): its family and version apart
+_JOINED_NAME = re.compile(r"(?<![A-Za-z])([A-Za-z]{2,})-?(\d{1,2}(?:\.\d{1,2})?[a-z]?)(?![\w.])")
+
+
 def _name_tokens(text: str, tokenizer: Tokenizer) -> frozenset[str]:
-    return frozenset(t for t in tokenizer(text) if not t.startswith("k:"))
+    """The index tokenizer's tokens of a name, a joined one spaced first ("haiku4.5"
+    has the tokens of "haiku 4.5": haiku, 4.5, haiku_4.5)."""
+    spaced = _JOINED_NAME.sub(r"\1 \2", text)
+    return frozenset(t for t in tokenizer(spaced) if not t.startswith("k:"))
 
 
 def question_names(

@@ -92,6 +92,9 @@ class Lexicon:
     which_order: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     # words that say "a benchmark" without naming one ("math benchmark score")
     benchmark_generic: frozenset[str] = frozenset()
+    # benchmark names that are also ordinary English words ("math", "drop"): written in
+    # lower case in an English question they are no name unless "benchmark" follows
+    benchmark_common_words: frozenset[str] = frozenset()
     # "the three characteristics": how many items a list question expects, by number
     list_counts: dict[int, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
 
@@ -192,6 +195,9 @@ def build(data: dict[str, Any]) -> Lexicon:
             benchmarks=frozenset(_words(data, "benchmarks")),
             benchmark_words=tuple(_words(data, "benchmark_words")),
             benchmark_generic=frozenset(w.lower() for w in _words(data, "benchmark_generic")),
+            benchmark_common_words=frozenset(
+                w.lower() for w in _words(data, "benchmark_common_words")
+            ),
             side_words={str(k): tuple(v) for k, v in data.get("side_words", {}).items()},
             token_words=tuple(_words(data, "token_words")),
             wh_words=_patterns(data.get("wh_words", []), "wh_words"),

@@ -71,6 +71,7 @@ def find_benchmarks(text: str, lexicon: Lexicon) -> list[str]:
                 or not w.islower()
                 or named  # "math benchmark": a name, though written in lower case
                 or any(b in w.lower() for b in lexicon.benchmark_words)
+                or w.lower() not in lexicon.benchmark_common_words  # "osworld", "gpqa"
             ):
                 phrase = w.lower()
                 # a following capitalized qualifier belongs to it ("SWE-bench Verified")

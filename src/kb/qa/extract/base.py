@@ -64,6 +64,8 @@ def label(q: Question, lexicon: Lexicon, evidence: str = "") -> str:
     """What the figure is: the benchmark asked (of several, the first ``evidence``
     names), else the figure kind's label."""
     named = [b for b in q.benchmarks if evidence and names_benchmark(evidence, (b,))]
+    if named and (shown := as_written(evidence, named[0])).lower() == named[0]:
+        return shown  # as the evidence writes it ("OSWorld" for "osworld")
     bench = benchmark_label(q, named[0] if named else None)
     if bench:
         return bench

@@ -70,7 +70,7 @@ def pair_answer(q: Question, a: Found, b: Found, lexicon: Lexicon, working: bool
         lexicon,
         "comparison",
         q.lang,
-        label=label(q, lexicon),
+        label=label(q, lexicon, ca.sentence.text),
         a=q.models[0].display(lexicon),
         a_value=figure_text(fa, q.lang, lexicon),
         b=q.models[1].display(lexicon),
@@ -155,7 +155,8 @@ def stated_answer(
     pair_text = f"{q.models[0].display(lexicon)} vs {q.models[1].display(lexicon)}"
     exact = abs(value - round(value)) < 1e-9
     shown = written if value < 1 and not exact else ratio_text(value, q, lexicon)
-    line = lead(lexicon, "figure", q.lang, subject=pair_text, label=label(q, lexicon), value=shown)
+    what = label(q, lexicon, c.sentence.text)
+    line = lead(lexicon, "figure", q.lang, subject=pair_text, label=what, value=shown)
     if shown != written:
         line += f" ({written})"
     return Extracted(line, [c])
