@@ -101,6 +101,15 @@ CASES = [
     # keyword queries: a joined model name, a benchmark in lower case (shown as written)
     ("haiku4.5 osworld", "figure", ["Claude Haiku 4.5 — OSWorld: 50.7% [1]"]),
     ("gpt4o mini humaneval", "figure", ["GPT-4o mini — HumanEval: 87.2%"]),
+    # a stated ratio in Chinese, for an English question as a fraction first
+    ("How much cheaper is Haiku 4.5 than Sonnet 4?", "arithmetic", ["ratio: 1/3 (三分之一)"]),
+    ("하이쿠 4.5는 소네트 4보다 얼마나 싸?", "arithmetic", ["1/3 (三分之一)"]),
+    # a table row's figures for the two models asked, each with its model
+    (
+        "复杂编程问题的解决率:Claude 3.5 Sonnet 和 Claude 3 Opus 各是多少?",
+        "figure",
+        ["Claude 3 Opus vs Claude 3.5 Sonnet 的得分：38%，64%"],
+    ),
     # "what is its name" asks for a name
     ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
 ]

@@ -13,6 +13,7 @@ from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import find_mentions
 from kb.qa.question import Question
 from kb.qa.render import figure_text, fmt_number, lead
+from kb.scripts import has_cjk
 
 
 def pair(
@@ -111,6 +112,14 @@ def comparison(
     return open_answer(q, scored, lexicon)
 
 
+def _fraction(value: float) -> str:
+    """A ratio below one as a unit fraction when it is one (1/3), else its decimal."""
+    inverse = 1 / value if value else 0.0
+    if inverse and abs(inverse - round(inverse)) < 1e-6:
+        return f"1/{round(inverse)}"
+    return fmt_number(value)
+
+
 def ratio_text(value: float, q: Question, lexicon: Lexicon) -> str:
     return lead(lexicon, "ratio", q.lang, value=fmt_number(value))
 
@@ -155,6 +164,8 @@ def stated_answer(
     pair_text = f"{q.models[0].display(lexicon)} vs {q.models[1].display(lexicon)}"
     exact = abs(value - round(value)) < 1e-9
     shown = written if value < 1 and not exact else ratio_text(value, q, lexicon)
+    if shown == written and q.lang != "zh" and has_cjk(written):
+        shown = _fraction(value)  # "1/3" for an English or Korean question, "三分之一" after
     what = label(q, lexicon, c.sentence.text)
     line = lead(lexicon, "figure", q.lang, subject=pair_text, label=what, value=shown)
     if shown != written:

@@ -156,6 +156,9 @@ def figure(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     subject = subject_text(owner, q, lexicon) or subject_text(best.subject, q, lexicon)
     if figs and figs[0].column and not figs[0].owner:
         subject = figs[0].column  # a table column that is no model ("이전 세대 모델")
+    owners = list(dict.fromkeys(f.owner.display(lexicon) for f in figs if f.owner))
+    if len(owners) > 1 and len(owners) == len(figs):  # a row's figures for two models
+        subject = " vs ".join(owners)  # "Claude 3 Opus vs Claude 3.5 Sonnet: 38%, 64%"
     value = _shown(q, best, figs, lexicon)
     what = label(q, lexicon, best.sentence.text)
     line = lead(lexicon, "figure", q.lang, subject=subject, label=what, value=value)
