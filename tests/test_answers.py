@@ -110,6 +110,8 @@ CASES = [
         "figure",
         ["Claude 3 Opus vs Claude 3.5 Sonnet 的得分：38%，64%"],
     ),
+    # "在 MATH 上比 GPT-4o mini 高吗?": 比 after a CJK word, before a Latin name, compares
+    ("Claude 3.5 Haiku 在 MATH 上比 GPT-4o mini 高吗?", "comparison", ["69.2%", "70.2%", "-1.0"]),
     # "what is its name" asks for a name
     ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
 ]
