@@ -122,7 +122,7 @@ def main() -> int:
     labels: list[int] = []
     per_question: list[tuple[EvalQuery, np.ndarray, list[Candidate], Question]] = []
     for q in evalset.queries:
-        retrieval = retriever.retrieve(q.text, settings.top_k)
+        retrieval = retriever.retrieve(q.text, settings.answer_depth)
         question = analyze(q.text, lexicon)
         cands = answerer.finder.candidates(question, retrieval)
         first = len(rows)

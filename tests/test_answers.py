@@ -112,6 +112,13 @@ CASES = [
     ),
     # "在 MATH 上比 GPT-4o mini 高吗?": 比 after a CJK word, before a Latin name, compares
     ("Claude 3.5 Haiku 在 MATH 上比 GPT-4o mini 高吗?", "comparison", ["69.2%", "70.2%", "-1.0"]),
+    # two models compared across two articles: the second article's passage ranks
+    # below the top five, and is read for the model the top five miss
+    (
+        "What was Claude 3.5 Haiku's SWE-bench score, and how does it compare with Haiku 4.5's?",
+        "comparison",
+        ["40.6%", "73.3%", "-32.7"],
+    ),
     # "what is its name" asks for a name
     ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
 ]

@@ -94,6 +94,12 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     @property
+    def answer_depth(self) -> int:
+        """Passages retrieved to answer: the top ``top_k`` are read, the next as many
+        only for a model compared whose article the top ones miss."""
+        return 2 * self.top_k
+
+    @property
     def model_cache_dir(self) -> Path | None:
         return Path(self.model_cache).expanduser() if self.model_cache else None
 

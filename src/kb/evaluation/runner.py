@@ -117,7 +117,7 @@ def run_mode(
         ),
     )
     retriever, answerer = pipeline.retriever, pipeline.answerer
-    depth = max(k, settings.top_k)
+    depth = max(k, settings.answer_depth)
     out = ModeResult(spec)
     total = len(evalset.queries)
     for n, q in enumerate(evalset.queries, start=1):

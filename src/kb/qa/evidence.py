@@ -112,14 +112,20 @@ class EvidenceFinder:
         topic = topic_bigrams(
             " ".join([q.text, *expand(q.text, self.lexicon.glossary)]), self.lexicon
         )
-        hits = [
-            h
-            for h in retrieval.hits[: self.passages]
-            if covers(
-                vocab := retrieval.doc_names.get(h.chunk.doc_id, frozenset()), required, model_names
-            )
-            and mentions_one_of(vocab, groups)
-        ]
+
+        def vocab(h: Hit) -> frozenset[str]:
+            return retrieval.doc_names.get(h.chunk.doc_id, frozenset())
+
+        def usable(h: Hit) -> bool:
+            return covers(vocab(h), required, model_names) and mentions_one_of(vocab(h), groups)
+
+        hits = [h for h in retrieval.hits[: self.passages] if usable(h)]
+        if len(model_names) >= 2:  # models compared across articles: each one's best passage
+            for model in model_names:
+                if not any(covers(vocab(h), required, [model]) for h in hits):
+                    lower = retrieval.hits[self.passages : 2 * self.passages]
+                    extra = [h for h in lower if usable(h) and covers(vocab(h), required, [model])]
+                    hits += extra[:1]
         if not hits:
             return []
         best_passage = max(h.score for h in retrieval.hits) or 1.0

@@ -269,7 +269,7 @@ def prepare(
         except LLMError as exc:
             notice = f"{exc}; the follow-up was resolved by rules"
     k = k or kb.settings.top_k
-    retrieval = retriever.retrieve(resolved.standalone, k)
+    retrieval = retriever.retrieve(resolved.standalone, 2 * k)  # Settings.answer_depth
     answerer: Answerer = extractive
     if client is not None:
         answerer = LLMAnswerer(

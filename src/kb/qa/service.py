@@ -221,7 +221,7 @@ class KnowledgeBase:
     def ask(self, question: str) -> Answer:
         question = check_query(question)
         _, retriever, answerer = self._current()
-        return answerer.answer(question, retriever.retrieve(question, self.settings.top_k))
+        return answerer.answer(question, retriever.retrieve(question, self.settings.answer_depth))
 
     # ------------------------------------------------------------ issue 10 hooks
     # (generated answers, follow-ups: kb/llm/, kb/qa/followup.py)
