@@ -218,6 +218,9 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "앤트로픽의 기업 가치는 얼마야?",
         # "claude4" is Claude 4: the article gives it no SWE-bench figure
         "claude4 swe-bench verified score",
+        # no count of coding benchmarks is stated (items are not counted): not the
+        # "14种" languages of the MMMLU line ("programming" and "MMMLU" share "mm")
+        "하이쿠 4.5 기사에 나온 코딩 벤치마크는 몇 개야?",
         # no score is stated for Sonnet 4.5: it has no highest one
         "What is Claude Sonnet 4.5's highest benchmark score?",
     ],

@@ -11,7 +11,7 @@ import pytest
 
 from kb.ingest.document import Block, Chunk, Sentence
 from kb.qa.evidence import Candidate
-from kb.qa.evidence_match import corpus_names, covers, mentions_one_of
+from kb.qa.evidence_match import corpus_names, covers, mentions_one_of, topic_terms
 from kb.qa.extract.extremum import asks_extremum
 from kb.qa.extract.text import (
     continuation,
@@ -481,3 +481,9 @@ def test_benchmarks_in_lower_case_unless_an_ordinary_word(lex: Lexicon) -> None:
     # "math" is a word before it is a benchmark: only "math benchmark" names it
     assert analyze("haiku 4.5 math accuracy with python tools", lex).benchmarks == ()
     assert analyze("gpt-4o mini math benchmark score?", lex).benchmarks == ("math",)
+
+
+def test_topic_terms_are_cjk_bigrams_and_whole_latin_words(lex: Lexicon) -> None:
+    assert topic_terms("programming 语言能力", lex) == {"programming", "语言", "言能", "能力"}
+    # no Latin bigrams: "programming" and "MMMLU" share none of these terms
+    assert not topic_terms("coding programming", lex) & topic_terms("MMMLU 14", lex)

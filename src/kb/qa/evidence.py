@@ -38,6 +38,7 @@ from kb.qa.evidence_match import (
     question_names,
     squash,
     topic_bigrams,
+    topic_terms,
 )
 from kb.qa.figures import Figure, figures_in, stated_subject
 from kb.qa.glossary import expand
@@ -288,8 +289,9 @@ class EvidenceFinder:
             return None
         if q.figure is not None and q.figure.kind == "count" and owned:
             # a count answers only when its clause is about what the question counts
+            asked = topic_terms(" ".join([q.text, *expand(q.text, lex.glossary)]), lex)
             owned = tuple(
-                f for f in owned if topic & topic_bigrams(clause_at(text, f.start, f.end), lex)
+                f for f in owned if asked & topic_terms(clause_at(text, f.start, f.end), lex)
             )
             if q.qtype in ("figure", "arithmetic") and not owned:
                 return None

@@ -153,6 +153,19 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
+_LATIN_WORD = re.compile(r"[a-z]{3,}")
+_NOT_LATIN = re.compile(r"[^\x00-\x7f]+")
+
+
+def topic_terms(text: str, lexicon: Lexicon) -> set[str]:
+    """What ``text`` is about as terms: its CJK and Hangul character bigrams and its
+    Latin words (not bigrams across them: "programming" shares "mm" with "MMMLU" but
+    is no word of it), without model names and numbers."""
+    rest = without_names(text, lexicon).lower()
+    words = set(_LATIN_WORD.findall(rest))
+    return words | {b for b in _bigrams(rest) if _NOT_LATIN.fullmatch(b)}
+
+
 def topic_bigrams(text: str, lexicon: Lexicon) -> set[str]:
     """Character bigrams of ``text`` without its model names and numbers: what a
     sentence or question is about, beyond which model and which figure."""
