@@ -119,6 +119,10 @@ CASES = [
         "comparison",
         ["40.6%", "73.3%", "-32.7"],
     ),
+    # a count no sentence states, of things a list enumerates: the list, counted (not
+    # the "14种" languages of the MMMLU line: "programming" and "MMMLU" share "mm")
+    ("하이쿠 4.5 기사에 나온 코딩 벤치마크는 몇 개야?", "list", ["— 3가지", "Terminal-Bench"]),
+    ("How many API integration options does Claude 3.5 Haiku have?", "list", ["— 3 items"]),
     # "what is its name" asks for a name
     ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
 ]
@@ -218,9 +222,9 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "앤트로픽의 기업 가치는 얼마야?",
         # "claude4" is Claude 4: the article gives it no SWE-bench figure
         "claude4 swe-bench verified score",
-        # no count of coding benchmarks is stated (items are not counted): not the
-        # "14种" languages of the MMMLU line ("programming" and "MMMLU" share "mm")
-        "하이쿠 4.5 기사에 나온 코딩 벤치마크는 몇 개야?",
+        # a count of things no list enumerates, and none stated
+        "How many employees does Anthropic have?",
+        "How many models are in the Claude 4 series?",
         # no score is stated for Sonnet 4.5: it has no highest one
         "What is Claude Sonnet 4.5's highest benchmark score?",
     ],

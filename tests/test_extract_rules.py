@@ -24,7 +24,7 @@ from kb.qa.extract.text import (
 from kb.qa.extract.which import named_list, which
 from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
-from kb.qa.question import analyze
+from kb.qa.question import analyze, as_item_count
 
 
 @pytest.fixture(scope="module")
@@ -487,3 +487,13 @@ def test_topic_terms_are_cjk_bigrams_and_whole_latin_words(lex: Lexicon) -> None
     assert topic_terms("programming 语言能力", lex) == {"programming", "语言", "言能", "能力"}
     # no Latin bigrams: "programming" and "MMMLU" share none of these terms
     assert not topic_terms("coding programming", lex) & topic_terms("MMMLU 14", lex)
+
+
+def test_a_count_of_listed_things_becomes_their_list(lex: Lexicon) -> None:
+    q = analyze("하이쿠 4.5 기사에 나온 코딩 벤치마크는 몇 개야?", lex)
+    assert q.qtype == "figure" and q.figure is not None and q.figure.kind == "count"
+    listed = as_item_count(q, lex)
+    assert listed is not None and listed.qtype == "list" and listed.figure is None
+    # employees are no things a list of the articles enumerates; a stated count stays one
+    assert as_item_count(analyze("How many employees does Anthropic have?", lex), lex) is None
+    assert as_item_count(analyze("What is Claude Haiku 4.5's OSWorld score?", lex), lex) is None

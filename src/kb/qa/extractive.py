@@ -14,7 +14,7 @@ from kb.qa.evidence import FEATURES, Candidate, EvidenceFinder
 from kb.qa.extract import Extracted, clean_item, extract
 from kb.qa.hits import Retrieval
 from kb.qa.lexicon import Lexicon
-from kb.qa.question import Question, analyze
+from kb.qa.question import Question, analyze, as_item_count
 from kb.scripts import question_language
 
 
@@ -56,6 +56,9 @@ class ExtractiveAnswerer:
     def answer(self, question: str, retrieval: Retrieval) -> Answer:
         q = analyze(question, self.lexicon)
         scored, confidence = self.scored(q, retrieval)
+        if not scored and (items := as_item_count(q, self.lexicon)) is not None:
+            q = items  # "how many benchmarks …?" that no sentence counts: its list, counted
+            scored, confidence = self.scored(q, retrieval)
         if not scored or confidence < self.model.threshold:
             return self.not_found(question, confidence, q)
         extracted = extract(q, scored, self.lexicon)

@@ -97,6 +97,8 @@ class Lexicon:
     benchmark_common_words: frozenset[str] = frozenset()
     # "the three characteristics": how many items a list question expects, by number
     list_counts: dict[int, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
+    # things a list enumerates: "how many benchmarks" no sentence states is its list's length
+    countable_items: tuple[re.Pattern[str], ...] = ()
 
     def negated(self, text: str) -> bool:
         return any(p.search(text) for p in self.negation)
@@ -218,6 +220,7 @@ def build(data: dict[str, Any]) -> Lexicon:
                 str(k): _patterns(v, f"which_targets.{k}")
                 for k, v in data.get("which_targets", {}).items()
             },
+            countable_items=_patterns(data.get("countable_items", []), "countable_items"),
             list_counts={
                 int(k): _patterns(v, f"list_counts.{k}")
                 for k, v in data.get("list_counts", {}).items()

@@ -10,11 +10,12 @@ entity), ``figure`` (one score, price, date, safety level, count, ratio),
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
 from kb.qa.lexicon import FigureKind, Lexicon
-from kb.qa.mentions import ModelName, find_mentions
+from kb.qa.mentions import ModelName, find_mentions, without_names
 from kb.scripts import has_cjk, question_language
 
 _LATIN_RUN = re.compile(
@@ -144,6 +145,17 @@ def question_type(
     if _matches(types.get("yesno", ()), text) and not _matches(lexicon.wh_words, text):
         return "yesno"
     return "open"
+
+
+def as_item_count(q: Question, lexicon: Lexicon) -> Question | None:
+    """A count question about things a list enumerates ("코딩 벤치마크는 몇 개야?",
+    lexicon ``countable_items``) as the list question it becomes when no sentence
+    states the count: the list answer gives the items and their number."""
+    if q.figure is None or q.figure.kind != "count" or q.qtype != "figure":
+        return None
+    if not _matches(lexicon.countable_items, without_names(q.text, lexicon)):
+        return None
+    return dataclasses.replace(q, qtype="list", figure=None, figure_asked=False)
 
 
 def analyze(text: str, lexicon: Lexicon) -> Question:
