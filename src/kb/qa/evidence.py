@@ -31,10 +31,9 @@ from kb.qa.evidence_match import (
     clause_at,
     context_subject,
     corpus_names,
-    covers,
     fits,
-    mentions_one_of,
     names_benchmark,
+    passages_read,
     question_names,
     squash,
     topic_bigrams,
@@ -105,6 +104,9 @@ class EvidenceFinder:
     def candidates(self, q: Question, retrieval: Retrieval) -> list[Candidate]:
         required, model_names = question_names(q, self.tokenizer, self.lexicon)
         groups = corpus_names(q, retrieval.doc_names.values(), self.lexicon)
+        hits = passages_read(retrieval, self.passages, required, model_names, groups)
+        if not hits:
+            return []
         names = required.union(*model_names)
         q_tokens = set(self.tokenizer(q.text)) | {
             t for w in expand(q.text, self.lexicon.glossary) for t in self.tokenizer(w)
@@ -113,22 +115,6 @@ class EvidenceFinder:
         topic = topic_bigrams(
             " ".join([q.text, *expand(q.text, self.lexicon.glossary)]), self.lexicon
         )
-
-        def vocab(h: Hit) -> frozenset[str]:
-            return retrieval.doc_names.get(h.chunk.doc_id, frozenset())
-
-        def usable(h: Hit) -> bool:
-            return covers(vocab(h), required, model_names) and mentions_one_of(vocab(h), groups)
-
-        hits = [h for h in retrieval.hits[: self.passages] if usable(h)]
-        if len(model_names) >= 2:  # models compared across articles: each one's best passage
-            for model in model_names:
-                if not any(covers(vocab(h), required, [model]) for h in hits):
-                    lower = retrieval.hits[self.passages : 2 * self.passages]
-                    extra = [h for h in lower if usable(h) and covers(vocab(h), required, [model])]
-                    hits += extra[:1]
-        if not hits:
-            return []
         best_passage = max(h.score for h in retrieval.hits) or 1.0
         out: list[Candidate] = []
         for h in hits:

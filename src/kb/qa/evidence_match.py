@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from kb.index.tokenize import Tokenizer
 from kb.ingest.document import Block
-from kb.qa.hits import Hit
+from kb.qa.hits import Hit, Retrieval
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, find_mentions, without_names
 from kb.qa.question import Question
@@ -124,6 +124,32 @@ def corpus_names(
         if words and (words & known or q.qtype == "yesno"):
             out.append(words)
     return out
+
+
+def passages_read(
+    retrieval: Retrieval,
+    n: int,
+    required: frozenset[str],
+    models: list[frozenset[str]],
+    groups: list[frozenset[str]],
+) -> list[Hit]:
+    """The passages a question's candidates come from: the top ``n`` whose article
+    names what the question names, and, for models compared, the best of the next
+    ``n`` from the article of a model the top ones miss (two articles compared)."""
+
+    def vocab(h: Hit) -> frozenset[str]:
+        return retrieval.doc_names.get(h.chunk.doc_id, frozenset())
+
+    def usable(h: Hit) -> bool:
+        return covers(vocab(h), required, models) and mentions_one_of(vocab(h), groups)
+
+    hits = [h for h in retrieval.hits[:n] if usable(h)]
+    if len(models) >= 2:
+        for model in models:
+            if not any(covers(vocab(h), required, [model]) for h in hits):
+                lower = retrieval.hits[n : 2 * n]
+                hits += [h for h in lower if usable(h) and covers(vocab(h), required, [model])][:1]
+    return hits
 
 
 def mentions_one_of(vocab: frozenset[str], groups: list[frozenset[str]]) -> bool:
