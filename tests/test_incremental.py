@@ -325,7 +325,14 @@ def test_kb_index_watch_reindexes_and_stops_on_ctrl_c(
         hits = search(models, corpus, index, "Ocean Museum ticket price")
         assert hits[0]["source"] == "ocean-museum.en.md"
         proc.send_signal(signal.SIGINT)
-        rc = proc.wait(30)
+        try:
+            rc = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+            raise AssertionError(
+                f"kb index --watch did not stop on Ctrl-C; lines {lines}; stderr:\n{err}"
+            ) from None
     finally:
         if proc.poll() is None:
             proc.kill()
