@@ -283,6 +283,10 @@ def _wait(cond: Callable[[], bool], seconds: float) -> None:
         time.sleep(0.05)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_kb_index_watch_reindexes_and_stops_on_ctrl_c(
     models: Models, indexed: tuple[Path, Path]
 ) -> None:
@@ -306,6 +310,10 @@ def test_kb_index_watch_reindexes_and_stops_on_ctrl_c(
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        # as from a terminal: Ctrl-C raises KeyboardInterrupt. A library used by an
+        # earlier test of the session may leave SIGINT ignored in this process, and a
+        # child inherits an ignored SIGINT (the watcher then never saw the Ctrl-C)
+        preexec_fn=_default_sigint,
     )
     lines: list[dict[str, Any]] = []
 
@@ -330,8 +338,10 @@ def test_kb_index_watch_reindexes_and_stops_on_ctrl_c(
         except subprocess.TimeoutExpired:
             proc.kill()
             _, err = proc.communicate()
+            parent = signal.getsignal(signal.SIGINT)
             raise AssertionError(
-                f"kb index --watch did not stop on Ctrl-C; lines {lines}; stderr:\n{err}"
+                f"kb index --watch did not stop on Ctrl-C (SIGINT here: {parent}); "
+                f"lines {lines}; stderr:\n{err}"
             ) from None
     finally:
         if proc.poll() is None:
