@@ -19,6 +19,12 @@ from kb.errors import SettingsError
 ENV_PREFIX = "KB_"
 
 
+def answer_depth(top_k: int) -> int:
+    """Passages retrieved to answer: the top ``top_k`` are read, the next as many
+    only for a model compared whose article the top ones miss."""
+    return 2 * top_k
+
+
 @dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = Path("corpus")
@@ -95,9 +101,7 @@ class Settings:
 
     @property
     def answer_depth(self) -> int:
-        """Passages retrieved to answer: the top ``top_k`` are read, the next as many
-        only for a model compared whose article the top ones miss."""
-        return 2 * self.top_k
+        return answer_depth(self.top_k)
 
     @property
     def model_cache_dir(self) -> Path | None:

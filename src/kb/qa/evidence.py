@@ -112,8 +112,11 @@ class EvidenceFinder:
             t for w in expand(q.text, self.lexicon.glossary) for t in self.tokenizer(w)
         }
         name_tokens = {t for t in names if "_" not in t}
-        topic = topic_bigrams(
-            " ".join([q.text, *expand(q.text, self.lexicon.glossary)]), self.lexicon
+        asked = " ".join([q.text, *expand(q.text, self.lexicon.glossary)])
+        topic = topic_bigrams(asked, self.lexicon)
+        # what a count question counts, to match a count's clause against
+        counted = (
+            topic_terms(asked, self.lexicon) if q.figure and q.figure.kind == "count" else set()
         )
         best_passage = max(h.score for h in retrieval.hits) or 1.0
         out: list[Candidate] = []
@@ -138,6 +141,7 @@ class EvidenceFinder:
                     q_tokens,
                     name_tokens,
                     topic,
+                    counted,
                     groups,
                 )
                 if cand is not None:
@@ -210,6 +214,7 @@ class EvidenceFinder:
         q_tokens: set[str],
         name_tokens: set[str],
         topic: set[str],
+        counted: set[str],
         names: list[frozenset[str]],
     ) -> Candidate | None:
         lex = self.lexicon
@@ -275,9 +280,8 @@ class EvidenceFinder:
             return None
         if q.figure is not None and q.figure.kind == "count" and owned:
             # a count answers only when its clause is about what the question counts
-            asked = topic_terms(" ".join([q.text, *expand(q.text, lex.glossary)]), lex)
             owned = tuple(
-                f for f in owned if asked & topic_terms(clause_at(text, f.start, f.end), lex)
+                f for f in owned if counted & topic_terms(clause_at(text, f.start, f.end), lex)
             )
             if q.qtype in ("figure", "arithmetic") and not owned:
                 return None

@@ -14,6 +14,7 @@ from kb.qa.hits import Hit, Retrieval
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, find_mentions, without_names
 from kb.qa.question import Question
+from kb.settings import answer_depth
 
 _SQUASH = re.compile(r"[\s\-_]+")
 
@@ -147,7 +148,7 @@ def passages_read(
     if len(models) >= 2:
         for model in models:
             if not any(covers(vocab(h), required, [model]) for h in hits):
-                lower = retrieval.hits[n : 2 * n]
+                lower = retrieval.hits[n : answer_depth(n)]
                 hits += [h for h in lower if usable(h) and covers(vocab(h), required, [model])][:1]
     return hits
 

@@ -26,7 +26,7 @@ from kb.qa.hits import Retrieval
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import Mention, ModelName, find_mentions
 from kb.scripts import question_language
-from kb.settings import Settings
+from kb.settings import Settings, answer_depth
 
 if TYPE_CHECKING:
     from kb.llm.clients import ChatClient
@@ -269,7 +269,7 @@ def prepare(
         except LLMError as exc:
             notice = f"{exc}; the follow-up was resolved by rules"
     k = k or kb.settings.top_k
-    retrieval = retriever.retrieve(resolved.standalone, 2 * k)  # Settings.answer_depth
+    retrieval = retriever.retrieve(resolved.standalone, answer_depth(k))
     answerer: Answerer = extractive
     if client is not None:
         answerer = LLMAnswerer(

@@ -67,8 +67,11 @@ def label(q: Question, lexicon: Lexicon, evidence: str = "") -> str:
     if named and (shown := as_written(evidence, named[0])).lower() == named[0]:
         return shown  # as the evidence writes it ("OSWorld" for "osworld")
     bench = benchmark_label(q, named[0] if named else None)
-    if bench:
-        return bench
+    return bench or kind_label(q)
+
+
+def kind_label(q: Question) -> str:
+    """The asked figure kind's label in the asker's language ("score", "得分")."""
     return q.figure.label.get(q.lang, q.figure.label.get("en", "")) if q.figure else ""
 
 

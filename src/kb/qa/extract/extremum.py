@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from kb.qa.evidence import Candidate
-from kb.qa.extract.base import Extracted, Scored, as_written, subject_text
+from kb.qa.extract.base import Extracted, Scored, as_written, kind_label, subject_text
 from kb.qa.figures import Figure
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import without_names
@@ -61,7 +61,7 @@ def extremum(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     f, c = pick(found, key=lambda fc: fc[0].value or 0.0)
     benches = find_benchmarks(c.sentence.text, lexicon)
     name = as_written(c.sentence.text, benches[0]) if benches else ""
-    kind = q.figure.label.get(q.lang, q.figure.label.get("en", "")) if q.figure else ""
+    kind = kind_label(q)
     subject = subject_text(f.owner or c.subject, q, lexicon)
     value = figure_text(f, q.lang, lexicon)
     line = lead(lexicon, "figure", q.lang, subject=subject, label=name or kind, value=value)

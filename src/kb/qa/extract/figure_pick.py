@@ -11,6 +11,7 @@ from kb.qa.extract.base import (
     asked_sides,
     benchmark_label,
     clause,
+    kind_label,
     label,
     question_topic,
     same_block,
@@ -121,7 +122,7 @@ def per_benchmark(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | 
     owner = found[0][1].owner or found[0][2].subject
     subject = subject_text(owner, q, lexicon)
     value = join_values([f"{b} {figure_text(f, q.lang, lexicon)}" for b, f, _ in found], q.lang)
-    kind = q.figure.label.get(q.lang, q.figure.label.get("en", "")) if q.figure else ""
+    kind = kind_label(q)
     line = lead(lexicon, "figure", q.lang, subject=subject, label=kind, value=value)
     cited: list[Candidate] = []
     for _, _, c in found:

@@ -123,9 +123,31 @@ def _neighbours(c: Candidate) -> list[Candidate]:
     return out
 
 
+# candidates to take names from, each with the candidates an answer from it cites
+Pool = Iterable[tuple[Candidate, list[Candidate]]]
+
+
+def _best_few(scored: Scored) -> Pool:
+    """The best three candidates within half the best one's share."""
+    top = scored[0][0]
+    return ((c, [c]) for p, c in scored[:3] if p >= 0.5 * top)
+
+
+def _beside_best(scored: Scored) -> Pool:
+    """The sentences next to the best candidate, cited with it."""
+    best = scored[0][1]
+    return ((c, [c, best]) for c in _neighbours(best))
+
+
+def _lower(scored: Scored) -> Pool:
+    """Lower-ranked candidates, down to ``WHICH_DEEP_SHARE`` of the softmax."""
+    deep = takewhile(lambda pc: pc[0] >= WHICH_DEEP_SHARE, scored[1:WHICH_DEEP])
+    return ((c, [c]) for _, c in deep)
+
+
 def _first_named(
     q: Question,
-    pool: Iterable[tuple[Candidate, list[Candidate]]],
+    pool: Pool,
     target: str | None,
     lexicon: Lexicon,
     least: int = 1,
@@ -173,13 +195,7 @@ def named_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     sentence."""
     target = which_target(q, lexicon, cues="list")
     if target in LIST_TARGETS:
-        top, best = scored[0]
-        deep = takewhile(lambda pc: pc[0] >= WHICH_DEEP_SHARE, scored[1:WHICH_DEEP])
-        pool = chain(
-            ((c, [c]) for p, c in scored[:3] if p >= 0.5 * top),
-            ((c, [c, best]) for c in _neighbours(best)),
-            ((c, [c]) for _, c in deep),
-        )
+        pool = chain(_best_few(scored), _beside_best(scored), _lower(scored))
         found = _first_named(q, pool, target, lexicon, least=2)
         if found is not None:
             return found
@@ -204,16 +220,12 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
         by_order = ordered(q, scored, lexicon)
         if by_order is not None:
             return by_order
-    top, best = scored[0]
-    pools: list[Iterable[tuple[Candidate, list[Candidate]]]] = [
-        ((c, [c]) for p, c in scored[:3] if p >= 0.5 * top),
-        ((c, [c, best]) for c in _neighbours(best)),
-    ]
+    best = scored[0][1]
+    pools: list[Pool] = [_best_few(scored), _beside_best(scored)]
     if target == "model":  # a model named elsewhere in the best evidence's passage
         pools.append((c, [c, best]) for _, c in scored[1:] if c.chunk_id == best.chunk_id)
     if target in ("person", "company", "platform"):  # deeper: a name of the kind asked
-        deep = takewhile(lambda pc: pc[0] >= WHICH_DEEP_SHARE, scored[1:WHICH_DEEP])
-        pools.append((c, [c]) for _, c in deep)
+        pools.append(_lower(scored))
     found = _first_named(q, chain(*pools), target, lexicon)
     if found is not None:
         return found
