@@ -497,3 +497,35 @@ def test_a_count_of_listed_things_becomes_their_list(lex: Lexicon) -> None:
     # employees are no things a list of the articles enumerates; a stated count stays one
     assert as_item_count(analyze("How many employees does Anthropic have?", lex), lex) is None
     assert as_item_count(analyze("What is Claude Haiku 4.5's OSWorld score?", lex), lex) is None
+
+
+def _adopters_chunk() -> Chunk:
+    raw = (
+        "Adoption:\n- Cursor and Replit praised the model's coding.\n"
+        "- Rakuten refactored code with it for seven hours."
+    )
+    texts = [
+        "Adoption:",
+        "- Cursor and Replit praised the model's coding.",
+        "- Rakuten refactored code with it for seven hours.",
+    ]
+    lead_s = Sentence(0, len(texts[0]), texts[0], "lead", 0)
+    items = tuple(Sentence(raw.index(t), raw.index(t) + len(t), t, "item", 0) for t in texts[1:])
+    block = Block("list", "S", 0, len(raw), raw, lead_s, None, items)
+    return _chunk(raw, [(texts[0], "lead", 0), (texts[1], "item", 0), (texts[2], "item", 0)],
+                  (block,))  # fmt: skip
+
+
+def test_a_list_of_companies_led_by_the_best_lead_in_is_named_from_all_its_items(
+    lex: Lexicon,
+) -> None:
+    chunk = _adopters_chunk()
+    q = analyze("Which companies adopted Claude 4?", lex)
+    assert q.qtype == "list"
+    # the question matches the list's lead-in: every item's companies, each item cited
+    ex = named_list(q, [(0.6, _cand(chunk, 0)), (0.2, _cand(chunk, 2))], lex)
+    assert ex.lead == "Cursor, Replit, Rakuten"
+    assert [c.position for c in ex.evidence] == [1, 2]
+    # it matches one item best: that item's companies only
+    ex = named_list(q, [(0.6, _cand(chunk, 1)), (0.2, _cand(chunk, 0))], lex)
+    assert ex.lead == "Cursor, Replit"

@@ -318,7 +318,11 @@ class EvidenceFinder:
             "list_for_list": 1.0
             if q.qtype == "list" and sentence.role in ("lead", "item")
             else 0.0,
-            "short": 1.0 if len(_WORD.findall(text)) < 8 else 0.0,
+            "short": 0.0
+            if sentence.role == "lead" and block is not None and block.items
+            else 1.0
+            if len(_WORD.findall(text)) < 8
+            else 0.0,
             "title": 0.0 if sentence.role in ("item", "row") or _SENTENCE_END.search(text) else 1.0,
         }
         if pos < len(hit.second_scores):

@@ -133,6 +133,22 @@ def _best_few(scored: Scored) -> Pool:
     return ((c, [c]) for p, c in scored[:3] if p >= 0.5 * top)
 
 
+def _list_of_best(scored: Scored) -> list[Candidate]:
+    """The items of the list whose lead-in is the best candidate, as candidates (the
+    question matched the list as a whole; when it matched one item, that item's
+    names answer: "which coding tool companies" is not every adopter listed)."""
+    best = scored[0][1]
+    block = best.block
+    if block is None or block.kind != "list" or best.sentence.role != "lead":
+        return []
+    spans = {(s.start, s.end) for s in block.items}
+    return [
+        dataclasses.replace(best, position=pos, sentence=s, figures=(), owned=())
+        for pos, s in enumerate(best.hit.chunk.sentences)
+        if (s.start, s.end) in spans
+    ]
+
+
 def _beside_best(scored: Scored) -> Pool:
     """The sentences next to the best candidate, cited with it."""
     best = scored[0][1]
@@ -195,6 +211,15 @@ def named_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     sentence."""
     target = which_target(q, lexicon, cues="list")
     if target in LIST_TARGETS:
+        names: list[str] = []
+        cites: list[Candidate] = []
+        for c in _list_of_best(scored):  # a list's items name them together
+            fresh = [n for n in _entities(q, c, target, lexicon, members=True) if n not in names]
+            if fresh:
+                names += fresh
+                cites.append(c)
+        if len(names) >= 2:
+            return Extracted(join_values(names[:12], q.lang), cites)
         pool = chain(_best_few(scored), _beside_best(scored), _lower(scored))
         found = _first_named(q, pool, target, lexicon, least=2)
         if found is not None:
