@@ -125,6 +125,10 @@ CASES = [
     ("How many API integration options does Claude 3.5 Haiku have?", "list", ["— 3 items"]),
     # "what is its name" asks for a name
     ("Anthropic CEO 叫什么名字?", "which", ["Dario Amodei [1]"]),
+    # traditional Chinese reads as the simplified the article and the cues are written in
+    ("Claude Haiku 4.5 的價格是多少?", "figure", ["输入 1美元", "输出 5美元"]),
+    # a figure the question gives: the model it is stated for, not the other one named
+    ("哪个模型的输入价格是每百万token 1美元?", "which", ["Claude Haiku 4.5 [1]"]),
 ]
 
 
@@ -227,6 +231,9 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "How many models are in the Claude 4 series?",
         # no score is stated for Sonnet 4.5: it has no highest one
         "What is Claude Sonnet 4.5's highest benchmark score?",
+        # a figure no article states for any model: not the models a sentence names
+        "어떤 모델이 MMLU 88.7%야?",
+        "Which model scored 90% on OSWorld?",
     ],
 )
 def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:

@@ -22,9 +22,11 @@ from kb.qa.extract.text import (
     yes_no,
 )
 from kb.qa.extract.which import named_list, which
+from kb.qa.figures import Figure
 from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.question import analyze, as_item_count
+from kb.scripts import simplified
 
 
 @pytest.fixture(scope="module")
@@ -529,3 +531,39 @@ def test_a_list_of_companies_led_by_the_best_lead_in_is_named_from_all_its_items
     # it matches one item best: that item's companies only
     ex = named_list(q, [(0.6, _cand(chunk, 1)), (0.2, _cand(chunk, 0))], lex)
     assert ex.lead == "Cursor, Replit"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "어떤 모델이 입력 100만 토큰당 1달러야?",
+        "Which model costs $1 per 1M input tokens?",
+        "哪个模型的输入价格是每百万token 1美元?",
+    ],
+)
+def test_a_price_per_million_tokens_is_no_token_volume(question: str, lex: Lexicon) -> None:
+    q = analyze(question, lex)
+    assert q.qtype == "which" and q.volumes == {}
+
+
+def test_a_which_question_giving_a_figure_is_answered_by_its_owner_only(lex: Lexicon) -> None:
+    text = "Haiku 4.5 costs $1 per million input tokens, a third of Sonnet 4 at $3."
+    chunk = _chunk(text, [(text, "", -1)])
+    haiku, sonnet = analyze("Claude Haiku 4.5 and Claude Sonnet 4", lex).models
+    figs = (
+        Figure("price", "$1", text.index("$1"), text.index("$1") + 2, 1.0, "USD", haiku),
+        Figure("price", "$3", text.index("$3"), text.index("$3") + 2, 3.0, "USD", sonnet),
+    )
+    cand = dataclasses.replace(_cand(chunk, 0), figures=figs)
+    ex = which(analyze("Which model costs $1 per 1M input tokens?", lex), [(0.9, cand)], lex)
+    assert ex is not None and ex.lead == "Claude Haiku 4.5"
+    # a figure no evidence states for any model: no answer, not the models named
+    assert (
+        which(analyze("Which model costs $7 per 1M input tokens?", lex), [(0.9, cand)], lex) is None
+    )
+
+
+def test_traditional_chinese_reads_in_simplified_characters() -> None:
+    assert simplified("Claude Haiku 4.5 的價格是多少?") == "Claude Haiku 4.5 的价格是多少?"
+    assert simplified("克劳德 3.5 Haiku 的安全等级") == "克劳德 3.5 Haiku 的安全等级"
+    assert simplified("韓國 모델 가격") == "韓國 모델 가격"  # Hanja in Korean: as written

@@ -3,7 +3,9 @@ Latin, used by language detection, the tokenizer, name finding and the answers."
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 # character-class bodies (without brackets), to compose into larger patterns
 HANGUL = "\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f"  # syllables, jamo, compatibility jamo
@@ -35,3 +37,19 @@ def question_language(text: str) -> str:
     if HAN_RE.search(text):
         return "zh"
     return "en"
+
+
+@functools.cache
+def _to_simplified() -> Callable[[str], str]:
+    from opencc import OpenCC  # opencc-python-reimplemented: dictionaries in the package
+
+    return OpenCC("t2s").convert  # type: ignore[no-any-return]
+
+
+def simplified(text: str) -> str:
+    """A Chinese text in simplified characters ("價格是多少" → "价格是多少"): the
+    Chinese articles, the lexicon's cues and the glossary are written in simplified
+    Chinese. A text with Hangul or Kana is left as written (Hanja, Japanese kanji)."""
+    if not HAN_RE.search(text) or HANGUL_RE.search(text) or KANA_RE.search(text):
+        return text
+    return _to_simplified()(text)

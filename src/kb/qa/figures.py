@@ -112,6 +112,20 @@ def raw_figures(text: str, kind: FigureKind, lexicon: Lexicon) -> list[tuple[int
     return out
 
 
+def stated_values(text: str, lexicon: Lexicon, kinds: tuple[str, ...]) -> set[tuple[str, float]]:
+    """The (unit, value) of each figure of ``kinds`` that ``text`` states ("73.3%",
+    "$1", "1달러", "1美元"): a question that gives a figure asks whose it is."""
+    out: set[tuple[str, float]] = set()
+    for kind in lexicon.figures:
+        if kind.kind not in kinds:
+            continue
+        for _, _, found in raw_figures(text, kind, lexicon):
+            value = _value(kind.kind, found, lexicon)
+            if value is not None:
+                out.add((_unit(kind.kind, found, lexicon), value))
+    return out
+
+
 def _reference(text: str, m: Mention, lexicon: Lexicon) -> bool:
     """The name is a point of comparison ("Claude 3 Opus 대비", "than GPT-4o"), not
     the subject of what follows."""

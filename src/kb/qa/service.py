@@ -33,6 +33,7 @@ from kb.qa.hits import Retrieval
 from kb.qa.lexicon import load_lexicon
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
 from kb.qa.retrieve import HybridRetriever
+from kb.scripts import simplified
 from kb.settings import Settings
 
 if TYPE_CHECKING:
@@ -68,7 +69,9 @@ def chunker_config(settings: Settings) -> ChunkerConfig:
 
 
 def check_query(text: str) -> str:
-    query = text.strip()
+    """The query as kb reads it: stripped, traditional Chinese in simplified
+    characters; an empty one is a one-line error."""
+    query = simplified(text.strip())
     if not query:
         raise QueryError(
             'the query is empty: ask a question, e.g. kb ask "What is Claude Haiku 4.5\'s price?"'

@@ -13,6 +13,7 @@ from kb.qa.evidence import Candidate
 from kb.qa.extract.base import Extracted, Scored, as_written
 from kb.qa.extract.extremum import asks_extremum, extremum, order_asked
 from kb.qa.extract.text import list_answer, open_answer
+from kb.qa.figures import stated_values
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, find_mentions, without_names
 from kb.qa.question import Question, find_benchmarks
@@ -29,6 +30,8 @@ WHICH_DEEP_SHARE = 0.02
 # list questions answered by names ("哪两个模型", "which companies"); a platform or a
 # benchmark list reads better as the sentence or the list that gives it
 LIST_TARGETS = ("model", "company")
+# figures a which-question can give to ask whose they are
+STATED_KINDS = ("score", "price")
 
 
 def which_target(q: Question, lexicon: Lexicon, cues: str = "which") -> str | None:
@@ -70,6 +73,10 @@ def _proper_names(text: str, q: Question, lexicon: Lexicon) -> list[str]:
     return out
 
 
+def _stated(q: Question, lexicon: Lexicon) -> set[tuple[str, float]]:
+    return stated_values(without_names(q.text, lexicon), lexicon, STATED_KINDS)
+
+
 def _entities(
     q: Question, c: Candidate, target: str | None, lexicon: Lexicon, members: bool = False
 ) -> list[str]:
@@ -78,13 +85,14 @@ def _entities(
     for "which Claude 4 models")."""
     text = c.sentence.text
     names: list[str] = []
-    # "which model scored 73.3%": the owner of that figure
-    numbers = {n.replace(" ", "") for n in re.findall(r"\d+(?:\.\d+)?\s?%", q.text)}
+    # "which model scored 73.3%", "哪个模型输入每百万token 1美元": the owner of that figure
+    stated = _stated(q, lexicon)
     for f in c.figures:
-        if f.text.replace(" ", "") in numbers and f.owner:
-            names.append(f.owner.display(lexicon))
-    if names:
-        return names
+        owner = f.owner.display(lexicon) if f.owner else None
+        if owner and f.value is not None and (f.unit, f.value) in stated and owner not in names:
+            names.append(owner)
+    if names or (stated and target in ("model", None)):
+        return names  # a figure's owner or none: not a model the sentence names otherwise
     if target == "benchmark":
         found = dict.fromkeys(find_benchmarks(text, lexicon))
         return [as_written(text, b) for b in found if b not in q.text.lower()]
@@ -249,11 +257,14 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     pools: list[Pool] = [_best_few(scored), _beside_best(scored)]
     if target == "model":  # a model named elsewhere in the best evidence's passage
         pools.append((c, [c, best]) for _, c in scored[1:] if c.chunk_id == best.chunk_id)
-    if target in ("person", "company", "platform"):  # deeper: a name of the kind asked
+    stated = target in ("model", None) and bool(_stated(q, lexicon))
+    if target in ("person", "company", "platform") or stated:  # deeper: a name asked
         pools.append(_lower(scored))
     found = _first_named(q, chain(*pools), target, lexicon)
     if found is not None:
         return found
+    if stated:
+        return None  # "which model scored 88.7%": no evidence states that figure
     if target == "benchmark":
         return None  # no evidence names a benchmark: the one asked about is not here
     return open_answer(q, scored, lexicon)
