@@ -129,6 +129,13 @@ CASES = [
     ("Claude Haiku 4.5 的價格是多少?", "figure", ["输入 1美元", "输出 5美元"]),
     # a figure the question gives: the model it is stated for, not the other one named
     ("哪个模型的输入价格是每百万token 1美元?", "which", ["Claude Haiku 4.5 [1]"]),
+    # the models past a score the question gives, each with its figure
+    (
+        "SWE-bench Verified에서 70% 넘은 모델은?",
+        "which",
+        ["Claude Haiku 4.5 (73.3%), Claude Sonnet 4 (72.7%)"],
+    ),
+    ("List the models scoring above 40% on GPQA.", "list", ["(41.6%)", "(40.2%)"]),
 ]
 
 

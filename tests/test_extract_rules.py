@@ -12,7 +12,7 @@ import pytest
 from kb.ingest.document import Block, Chunk, Sentence
 from kb.qa.evidence import Candidate
 from kb.qa.evidence_match import corpus_names, covers, mentions_one_of, topic_terms
-from kb.qa.extract.extremum import asks_extremum
+from kb.qa.extract.extremum import asks_extremum, threshold_asked
 from kb.qa.extract.text import (
     continuation,
     expected_count,
@@ -567,3 +567,43 @@ def test_traditional_chinese_reads_in_simplified_characters() -> None:
     assert simplified("Claude Haiku 4.5 的價格是多少?") == "Claude Haiku 4.5 的价格是多少?"
     assert simplified("克劳德 3.5 Haiku 的安全等级") == "克劳德 3.5 Haiku 的安全等级"
     assert simplified("韓國 모델 가격") == "韓國 모델 가격"  # Hanja in Korean: as written
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Which models scored above 70% on SWE-bench Verified?", ("above", "%", 70.0)),
+        ("SWE-bench Verified에서 70% 넘은 모델은?", ("above", "%", 70.0)),
+        ("哪些模型在 SWE-bench Verified 上超过了 70%?", ("above", "%", 70.0)),
+        ("哪个模型 GPQA 低于 45%?", ("below", "%", 45.0)),
+        ("GPQA 45% 미만인 모델은?", ("below", "%", 45.0)),
+        ("Which model scored 73.3% on SWE-bench Verified?", None),  # whose figure, no bound
+        ("Claude 3.5 Haiku 的 SWE-bench 分数是多少?", None),
+    ],
+)
+def test_a_threshold_is_a_bound_beside_a_stated_score(
+    question: str, asked: tuple[str, str, float] | None, lex: Lexicon
+) -> None:
+    assert threshold_asked(analyze(question, lex), lex) == asked
+
+
+def test_the_models_beyond_a_threshold_are_each_owner_of_a_figure_past_it(lex: Lexicon) -> None:
+    text = "OSWorld: Haiku 4.5 scored 50.7%, well above Sonnet 4 (42.2%)."
+    chunk = _chunk(text, [(text, "", -1)])
+    haiku, sonnet = analyze("Claude Haiku 4.5 and Claude Sonnet 4", lex).models
+    figs = tuple(
+        Figure("score", v, text.index(v), text.index(v) + len(v), float(v[:-1]), "%", o)
+        for v, o in (("50.7%", haiku), ("42.2%", sonnet))
+    )
+    cand = dataclasses.replace(_cand(chunk, 0), figures=figs)
+    q = analyze("Which models scored above 40% on OSWorld?", lex)
+    ex = which(q, [(0.9, cand)], lex)
+    assert ex is not None and ex.lead == "Claude Haiku 4.5 (50.7%), Claude Sonnet 4 (42.2%)"
+    q = analyze("Which model scored below 45% on OSWorld?", lex)
+    ex = which(q, [(0.9, cand)], lex)
+    assert ex is not None and ex.lead == "Claude Sonnet 4 (42.2%)"
+    # nothing past the bound, or no sentence naming the benchmark: no answer
+    assert (
+        which(analyze("Which models scored above 60% on OSWorld?", lex), [(0.9, cand)], lex) is None
+    )
+    assert which(analyze("Which models scored above 40% on GPQA?", lex), [(0.9, cand)], lex) is None

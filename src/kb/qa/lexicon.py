@@ -90,6 +90,8 @@ class Lexicon:
     # "which model scored higher": "max" / "min" cues (the owner of the largest or
     # smallest figure answers)
     which_order: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
+    # "which models scored above 70%": "above" / "below" cues next to a stated figure
+    thresholds: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     # words that say "a benchmark" without naming one ("math benchmark score")
     benchmark_generic: frozenset[str] = frozenset()
     # benchmark names that are also ordinary English words ("math", "drop"): written in
@@ -229,6 +231,11 @@ def build(data: dict[str, Any]) -> Lexicon:
                 str(k): _patterns(v, f"which_order.{k}")
                 for k, v in data.get("which_order", {}).items()
                 if k in ("max", "min")
+            },
+            thresholds={
+                str(k): _patterns(v, f"thresholds.{k}")
+                for k, v in data.get("thresholds", {}).items()
+                if k in ("above", "below")
             },
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -7,12 +7,17 @@ from __future__ import annotations
 import re
 
 from kb.qa.evidence import Candidate
+from kb.qa.evidence_match import names_benchmark
 from kb.qa.extract.base import Extracted, Scored, as_written, kind_label, subject_text
-from kb.qa.figures import Figure
+from kb.qa.figures import Figure, stated_values
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import without_names
 from kb.qa.question import Question, find_benchmarks
-from kb.qa.render import figure_text, lead
+from kb.qa.render import figure_text, join_values, lead
+
+# candidates a threshold question reads for figures beyond it, and their least share
+THRESHOLD_DEPTH = 8
+THRESHOLD_SHARE = 0.02
 
 
 def order_asked(q: Question, lexicon: Lexicon) -> str | None:
@@ -32,6 +37,53 @@ def asks_extremum(q: Question, lexicon: Lexicon) -> bool:
     if re.search(r"\d", without_names(q.text, lexicon)):
         return False
     return order_asked(q, lexicon) is not None
+
+
+def threshold_asked(q: Question, lexicon: Lexicon) -> tuple[str, str, float] | None:
+    """("above" | "below", unit, value) when the question asks for the models beyond
+    a score it gives ("which models scored above 70%?", "70% 넘은 모델", "超过70%")."""
+    text = without_names(q.text, lexicon)
+    stated = stated_values(text, lexicon, ("score",))
+    side = next(
+        (k for k, pats in lexicon.thresholds.items() if any(p.search(text) for p in pats)), None
+    )
+    if side is None or len(stated) != 1:
+        return None
+    unit, value = next(iter(stated))
+    return side, unit, value
+
+
+def beyond_threshold(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
+    """The models whose score lies beyond the one the question gives, each with its
+    figure, from the best candidates (those naming the benchmark asked, when one
+    is), every sentence used cited; None when the question asks no threshold or no
+    candidate states a figure beyond it."""
+    asked = threshold_asked(q, lexicon)
+    if asked is None:
+        return None
+    side, unit, limit = asked
+    parts: dict[str, str] = {}
+    cites: list[Candidate] = []
+    for p, c in scored[:THRESHOLD_DEPTH]:
+        if p < THRESHOLD_SHARE:
+            break
+        where = " ".join([c.sentence.text, c.block.lead.text if c.block and c.block.lead else ""])
+        if q.benchmarks and not names_benchmark(where + " " + c.hit.chunk.section, q.benchmarks):
+            continue
+        used = False
+        for f in c.figures:
+            if f.owner is None or f.value is None or f.unit != unit or f.text.startswith("+"):
+                continue
+            if (f.value > limit) if side == "above" else (f.value < limit):
+                owner = f.owner.display(lexicon)
+                if owner not in parts:
+                    parts[owner] = f"{owner} ({figure_text(f, q.lang, lexicon)})"
+                    used = True
+        if used:
+            cites.append(c)
+    if not parts:
+        return None
+    return Extracted(join_values(list(parts.values()), q.lang), cites)
 
 
 def _scores(scored: Scored) -> list[tuple[Figure, Candidate]]:

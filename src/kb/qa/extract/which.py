@@ -11,7 +11,13 @@ from itertools import chain, takewhile
 
 from kb.qa.evidence import Candidate
 from kb.qa.extract.base import Extracted, Scored, as_written
-from kb.qa.extract.extremum import asks_extremum, extremum, order_asked
+from kb.qa.extract.extremum import (
+    asks_extremum,
+    beyond_threshold,
+    extremum,
+    order_asked,
+    threshold_asked,
+)
 from kb.qa.extract.text import list_answer, open_answer
 from kb.qa.figures import stated_values
 from kb.qa.lexicon import Lexicon
@@ -211,13 +217,15 @@ def ordered(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     return None
 
 
-def named_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
+def named_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     """A list question that asks for entities of a kind right after its list cue
     ("Claude 4 系列里提到了哪两个模型?", "which companies …"): the names the best
     candidate that gives two or more gives (down to ``WHICH_DEEP_SHARE``: names are
     what was asked), with the sentence that gives them; else the best list or
     sentence."""
     target = which_target(q, lexicon, cues="list")
+    if target in ("model", None) and threshold_asked(q, lexicon) is not None:
+        return beyond_threshold(q, scored, lexicon)  # "哪些模型…超过了 70%"
     if target in LIST_TARGETS:
         names: list[str] = []
         cites: list[Candidate] = []
@@ -245,6 +253,8 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
     anything else the best sentence answers (it often names the entity in a form
     the extraction does not take: "다리오 아모데이")."""
     target = which_target(q, lexicon)
+    if target in ("model", None) and threshold_asked(q, lexicon) is not None:
+        return beyond_threshold(q, scored, lexicon)  # "which models scored above 70%"
     if target in ("benchmark", None) and asks_extremum(q, lexicon):
         top_score = extremum(q, scored, lexicon)  # "在哪个基准上得分最高?": its highest
         if top_score is not None:
