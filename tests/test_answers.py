@@ -136,6 +136,12 @@ CASES = [
         ["Claude Haiku 4.5 (73.3%), Claude Sonnet 4 (72.7%)"],
     ),
     ("List the models scoring above 40% on GPQA.", "list", ["(41.6%)", "(40.2%)"]),
+    # two kinds of figure asked: each answered from its own evidence, both cited
+    (
+        "When was Claude 3.5 Haiku released and what is its SWE-bench score?",
+        "figure",
+        ["(2024-10-23)", "SWE-bench: 40.6% [1] [2]"],
+    ),
 ]
 
 

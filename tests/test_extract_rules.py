@@ -25,7 +25,7 @@ from kb.qa.extract.which import named_list, which
 from kb.qa.figures import Figure
 from kb.qa.hits import Hit
 from kb.qa.lexicon import Lexicon, load_lexicon
-from kb.qa.question import analyze, as_item_count
+from kb.qa.question import analyze, as_item_count, parts
 from kb.scripts import simplified
 
 
@@ -607,3 +607,25 @@ def test_the_models_beyond_a_threshold_are_each_owner_of_a_figure_past_it(lex: L
         which(analyze("Which models scored above 60% on OSWorld?", lex), [(0.9, cand)], lex) is None
     )
     assert which(analyze("Which models scored above 40% on GPQA?", lex), [(0.9, cand)], lex) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("When was Claude 3.5 Haiku released and what is its SWE-bench score?", ["date", "score"]),
+        ("Claude 3.5 Sonnet 的安全等级和发布日期是什么?", ["safety", "date"]),
+        ("클로드 3.5 하이쿠는 언제 나왔고 SWE-bench 점수는?", ["date", "score"]),
+        # one kind qualified by another is one question
+        ("Haiku 4.5 输出价格是输入价格的几倍?", []),
+        ("클로드 하이쿠 4.5가 파이썬 도구를 쓸 때 수학 정확도는 얼마예요?", []),
+        ("What is Claude Haiku 4.5's SWE-bench Verified score?", []),
+    ],
+)
+def test_a_question_asking_two_kinds_of_figure_is_one_part_each(
+    question: str, kinds: list[str], lex: Lexicon
+) -> None:
+    found = parts(analyze(question, lex), lex)
+    assert [p.figure.kind for p in found if p.figure] == kinds
+    # only the score part keeps the benchmark the question names
+    assert all(bool(p.benchmarks) == (p.figure is not None and p.figure.kind == "score")
+               for p in found if "SWE" in question)  # fmt: skip

@@ -14,7 +14,7 @@ from kb.qa.evidence import FEATURES, Candidate, EvidenceFinder
 from kb.qa.extract import Extracted, clean_item, extract
 from kb.qa.hits import Retrieval
 from kb.qa.lexicon import Lexicon
-from kb.qa.question import Question, analyze, as_item_count
+from kb.qa.question import Question, analyze, as_item_count, parts
 from kb.scripts import question_language
 
 
@@ -55,6 +55,8 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, retrieval: Retrieval) -> Answer:
         q = analyze(question, self.lexicon)
+        if several := parts(q, self.lexicon):
+            return self._answer_parts(q, several, retrieval)
         scored, confidence = self.scored(q, retrieval)
         if not scored and (items := as_item_count(q, self.lexicon)) is not None:
             q = items  # "how many benchmarks …?" that no sentence counts: its list, counted
@@ -65,6 +67,27 @@ class ExtractiveAnswerer:
         if extracted is None:  # the type's answer is not in the evidence: no confidence in any
             return self.not_found(question, 0.0, q)
         return self.compose(q, extracted, confidence)
+
+    def _answer_parts(
+        self, q: Question, several: tuple[Question, ...], retrieval: Retrieval
+    ) -> Answer:
+        """A question asking for several kinds of figure: each part answered on its
+        own, the lead lines joined and every part's evidence cited; the parts the
+        evidence lacks are left out, and none found is "not found"."""
+        found: list[tuple[Extracted, float]] = []
+        for part in several:
+            scored, confidence = self.scored(part, retrieval)
+            if scored and confidence >= self.model.threshold:
+                ex = extract(part, scored, self.lexicon)
+                if ex is not None:
+                    found.append((ex, confidence))
+        if not found:
+            return self.not_found(q.text, 0.0, q)
+        joined = Extracted(
+            "; ".join(ex.lead for ex, _ in found),
+            [c for ex, _ in found for c in ex.evidence[: len(ex.evidence) - ex.also]],
+        )
+        return self.compose(q, joined, min(c for _, c in found))
 
     def compose(self, q: Question, ex: Extracted, confidence: float) -> Answer:
         citations: list[Citation] = []

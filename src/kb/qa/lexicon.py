@@ -92,6 +92,8 @@ class Lexicon:
     which_order: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     # "which models scored above 70%": "above" / "below" cues next to a stated figure
     thresholds: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
+    # words that join two clauses of a question ("and", "和", "그리고", "…고 ")
+    clause_joins: re.Pattern[str] | None = None
     # words that say "a benchmark" without naming one ("math benchmark score")
     benchmark_generic: frozenset[str] = frozenset()
     # benchmark names that are also ordinary English words ("math", "drop"): written in
@@ -146,6 +148,11 @@ def _read(path: Path | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise LexiconError(f"lexicon {path} must hold a JSON object")
     return data
+
+
+def _one_of(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """One pattern matching any of ``patterns`` (each checked on its own first)."""
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.I) if patterns else None
 
 
 def _patterns(items: Any, where: str) -> tuple[re.Pattern[str], ...]:
@@ -232,6 +239,7 @@ def build(data: dict[str, Any]) -> Lexicon:
                 for k, v in data.get("which_order", {}).items()
                 if k in ("max", "min")
             },
+            clause_joins=_one_of(_patterns(data.get("clause_joins", []), "clause_joins")),
             thresholds={
                 str(k): _patterns(v, f"thresholds.{k}")
                 for k, v in data.get("thresholds", {}).items()

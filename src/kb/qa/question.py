@@ -158,6 +158,33 @@ def as_item_count(q: Question, lexicon: Lexicon) -> Question | None:
     return dataclasses.replace(q, qtype="list", figure=None, figure_asked=False)
 
 
+# figure kinds a question can ask for side by side ("when was it released and what is
+# its SWE-bench score?"); a count or a multiplier qualifies another kind instead
+PART_KINDS = ("date", "score", "price", "safety")
+_CLAUSES = re.compile(
+    r"\band\b|\balso\b|,|，|;|；|以及|和|还有|另外|그리고|하고|또한?|(?<=[가-힣])(?:고|며)\s"
+)
+
+
+def parts(q: Question, lexicon: Lexicon) -> tuple[Question, ...]:
+    """A figure question asking for two or more kinds of figure, each in its own
+    clause, as one question per kind (the score part keeps the benchmarks named);
+    () for any other question."""
+    if q.qtype != "figure" or lexicon.clause_joins is None:
+        return ()
+    kinds: list[FigureKind] = []
+    for clause in lexicon.clause_joins.split(q.text):
+        asked = [f for f in lexicon.figures if f.kind in PART_KINDS and f.asked_by(clause)]
+        if len(asked) == 1 and all(k.kind != asked[0].kind for k in kinds):
+            kinds.append(asked[0])
+    if len(kinds) < 2:
+        return ()
+    return tuple(
+        dataclasses.replace(q, figure=k, benchmarks=q.benchmarks if k.kind == "score" else ())
+        for k in kinds
+    )
+
+
 def analyze(text: str, lexicon: Lexicon) -> Question:
     mentions = find_mentions(text, lexicon)
     models: list[ModelName] = []
