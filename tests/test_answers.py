@@ -188,6 +188,22 @@ def test_a_list_answer_gives_every_item_and_cites_the_list(corpus_kb: KnowledgeB
     assert c.quote.startswith("개발자들은 다음과 같은 API 통합 옵션") and "Vertex AI" in c.quote
 
 
+def test_a_question_pointing_at_the_introduction_or_conclusion_reads_it(
+    corpus_kb: KnowledgeBase,
+) -> None:
+    # the introduction's list is of labelled lines ("빠른 처리 속도: …")
+    answer = _ask(corpus_kb, "클로드 3.5 하이쿠 글의 도입부에 나오는 세 가지 특징은?")
+    items = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    assert [i.split(":")[0] for i in items] == [
+        "- 빠른 처리 속도",
+        "- 비용 효율성",
+        "- 다양한 활용",
+    ]
+    answer = _ask(corpus_kb, "Haiku 4.5 文章的结语说它在哪些方面取得了平衡?")
+    assert "在性能、安全性、灵活性和成本效益之间" in answer.citations[0].quote
+    assert answer.citations[0].section.startswith("结语")
+
+
 def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
     answer = _ask(corpus_kb, "用 Haiku 4.5 处理 1000万输入token 和 200万输出token 要多少钱?")
     assert answer.kind == "arithmetic"

@@ -11,7 +11,7 @@ import pytest
 
 from kb.ingest.document import Block, Chunk, Sentence
 from kb.qa.evidence import Candidate
-from kb.qa.evidence_match import corpus_names, covers, mentions_one_of, topic_terms
+from kb.qa.evidence_match import at_place, corpus_names, covers, mentions_one_of, topic_terms
 from kb.qa.extract.extremum import asks_extremum, threshold_asked
 from kb.qa.extract.text import (
     continuation,
@@ -23,7 +23,7 @@ from kb.qa.extract.text import (
 )
 from kb.qa.extract.which import named_list, which
 from kb.qa.figures import Figure
-from kb.qa.hits import Hit
+from kb.qa.hits import Hit, Retrieval
 from kb.qa.lexicon import Lexicon, load_lexicon
 from kb.qa.question import analyze, as_item_count, parts
 from kb.scripts import simplified
@@ -629,3 +629,36 @@ def test_a_question_asking_two_kinds_of_figure_is_one_part_each(
     # only the score part keeps the benchmark the question names
     assert all(bool(p.benchmarks) == (p.figure is not None and p.figure.kind == "score")
                for p in found if "SWE" in question)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [
+        ("Name the three characteristics Claude 3.5 Haiku's introduction lists.", "start"),
+        ("클로드 3.5 하이쿠 글의 도입부에 나오는 특징은?", "start"),
+        ("克劳德 3.5 Haiku 在开篇介绍里列出了哪三个特点?", "start"),
+        ("What does the report's conclusion say about society?", "end"),
+        ("결론에서 클로드 4에 대해 뭐라고 해?", "end"),
+        ("Haiku 4.5 文章的结语说了什么?", "end"),
+        ("When was Claude 3.5 Haiku introduced?", ""),
+    ],
+)
+def test_a_question_can_point_at_an_articles_introduction_or_conclusion(
+    question: str, place: str, lex: Lexicon
+) -> None:
+    assert analyze(question, lex).place == place
+
+
+def test_a_question_pointing_at_a_part_reads_that_part_first(lex: Lexicon) -> None:
+    first = _chunk("Intro text here.", [("Intro text here.", "", -1)])
+    middle = dataclasses.replace(first, chunk_id="c:1")
+    last = dataclasses.replace(first, chunk_id="c:2")
+    places = {"doc": {"start": frozenset({"c:0"}), "end": frozenset({"c:2"})}}
+    hits = [Hit(c, 1.0 - i / 10, i + 1, i) for i, c in enumerate((middle, first, last))]
+    retrieval = Retrieval("q", hits, None, [], doc_places=places)
+    assert at_place(retrieval, hits[:1], "end", 2) == [hits[2]]  # found below the top
+    assert at_place(retrieval, hits[:1], "start", 2) == [hits[1]]
+    assert at_place(retrieval, hits[:1], "end", 1) == hits[:1]  # beyond the answer depth
+    assert at_place(retrieval, hits[:1], "", 1) == hits[:1]
+    unplaced = Retrieval("q", hits, None, [])  # no place known: the passages read
+    assert at_place(unplaced, hits[:1], "end", 1) == hits[:1]

@@ -56,3 +56,26 @@ def test_a_circled_line_before_prose_is_no_list() -> None:
 def test_table_with_caption() -> None:
     text = "표 1 성능\n평가\tA\tB\nGPQA\t41.6%\t40.2%\nMMLU\t80.9%\t82.0%\n"
     assert _shape(text) == [("table", "표 1 성능", ["GPQA\t41.6%\t40.2%", "MMLU\t80.9%\t82.0%"])]
+
+
+def test_labelled_lines_after_a_colon_lead_in_are_items() -> None:
+    text = (
+        "이 모델은 다음과 같은 특징을 가지고 있습니다:\n\n"
+        "빠른 처리 속도: 가장 빠른 응답 시간을 자랑합니다.\n"
+        "비용 효율성: 같은 비용으로 향상된 성능을 제공합니다.\n"
+        "하이쿠는 실시간 애플리케이션에 적합한 모델입니다.\n"
+    )
+    assert _shape(text) == [
+        (
+            "list",
+            "이 모델은 다음과 같은 특징을 가지고 있습니다:",
+            [
+                "빠른 처리 속도: 가장 빠른 응답 시간을 자랑합니다.",
+                "비용 효율성: 같은 비용으로 향상된 성능을 제공합니다.",
+            ],
+        )
+    ]
+
+
+def test_a_labelled_line_without_a_colon_lead_in_is_prose() -> None:
+    assert _shape("Note: this is a sentence.\nSpeed: the fastest model.\n") == []

@@ -15,10 +15,12 @@ Only line layout is used (no language knowledge):
 * a *list* is a lead-in line followed by items. A lead-in ends in ":" or "：", or is
   followed by bullets ("-", "*", "•", "·"; a circled-number heading "③ 적용 분야"
   leads the dash items under it), or is a short line followed by a blank line and
-  then short lines. Items are bullet lines, or short lines without a
-  sentence end; a list ends at a long sentence, a blank line before a new lead-in,
-  a numbered sub-heading ("3. …") when the items are not numbered, a table, or the
-  end of the section.
+  then short lines. Items are bullet lines, short lines without a sentence
+  end, or (after a lead-in ending in a colon) labelled lines, "빠른 처리 속도: 가장
+  빠른 응답 시간을 자랑합니다." (a short label, a colon, the item's text). A list
+  ends at a long sentence, a blank line before a new lead-in, a numbered
+  sub-heading ("3. …") when the items are not numbered, a table, the first line
+  that is not labelled (labelled items), or the end of the section.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ _CIRCLED = re.compile(r"^[①-⑳]")
 _NUMBERED = re.compile(r"^(?:\d{1,2}[.)]|\(\d{1,2}\))\s+")
 _SENTENCE_END = re.compile(r"[.。!?！？]['\"”’)]?$")
 _COLON = (":", "：")
+# "빠른 처리 속도: …", "Speed: …", "速度：…": a short label without a sentence end, a colon
+_LABELLED = re.compile(r"^[^:：.。!?！？\t]{1,24}[:：]\s*\S")
 _WORD = re.compile(r"\w")
 
 
@@ -63,6 +67,10 @@ class _Line:
     @property
     def colon(self) -> bool:
         return self.text.endswith(_COLON)
+
+    @property
+    def labelled(self) -> bool:
+        return not self.colon and bool(_LABELLED.match(self.text))
 
     @property
     def short(self) -> bool:
@@ -124,7 +132,7 @@ def _starts_list(lines: list[_Line], i: int) -> bool:
         # the dash items under it
         return line.circled and nxt.bullet and not nxt.circled
     if line.colon:
-        return nxt.bullet or nxt.short or nxt.numbered
+        return nxt.bullet or nxt.short or nxt.numbered or nxt.labelled
     if nxt.bullet:
         return True
     # a short title line, a blank line, then at least two short lines
@@ -143,6 +151,7 @@ def _list_items(lines: list[_Line], i: int) -> int:
     j = i + 1
     bullets = lines[j].bullet
     numbered = lines[j].numbered
+    labelled = lines[i].colon and not bullets and not numbered and lines[j].labelled
     while j < len(lines):
         line = lines[j]
         if line.tabs or (line.colon and not line.bullet):
@@ -158,7 +167,10 @@ def _list_items(lines: list[_Line], i: int) -> int:
             and (lines[j + 1].colon or _starts_list(lines, j + 1))
         ):
             break  # a sub-heading above the next list
-        if line.bullet:
+        if labelled:
+            if not line.labelled or (line.blank_before and j > i + 1):
+                break  # the labelled items end at the first line that is none
+        elif line.bullet:
             if not bullets and j > i + 1:
                 break
         elif line.numbered:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from kb.index.tokenize import Tokenizer
 from kb.ingest.document import Block, Sentence
 from kb.qa.evidence_match import (
+    SENTENCE_END,
+    at_place,
     clause_at,
     context_subject,
     corpus_names,
@@ -36,6 +38,7 @@ from kb.qa.evidence_match import (
     passages_read,
     question_names,
     squash,
+    states_nothing,
     topic_bigrams,
     topic_terms,
 )
@@ -72,7 +75,6 @@ FEATURES = (
 # sentence about another model (or in another model's article, under no model of
 # its own) is no evidence; figures have their own rule (a figure's owner)
 _ABOUT_THE_MODEL = ("yesno", "open", "list")
-_SENTENCE_END = re.compile(r"[.。!?！？:：다요]\s*['\"”’)\]]*\s*$")
 _WORD = re.compile(r"\w")
 
 
@@ -104,9 +106,10 @@ class EvidenceFinder:
     def candidates(self, q: Question, retrieval: Retrieval) -> list[Candidate]:
         required, model_names = question_names(q, self.tokenizer, self.lexicon)
         groups = corpus_names(q, retrieval.doc_names.values(), self.lexicon)
-        hits = passages_read(retrieval, self.passages, required, model_names, groups)
-        if not hits:
+        read = passages_read(retrieval, self.passages, required, model_names, groups)
+        if not read:
             return []
+        hits = at_place(retrieval, read, q.place, self.passages)
         names = required.union(*model_names)
         q_tokens = set(self.tokenizer(q.text)) | {
             t for w in expand(q.text, self.lexicon.glossary) for t in self.tokenizer(w)
@@ -120,32 +123,36 @@ class EvidenceFinder:
         )
         best_passage = max(h.score for h in retrieval.hits) or 1.0
         out: list[Candidate] = []
-        for h in hits:
-            doc_subject = retrieval.doc_subjects.get(h.chunk.doc_id)
-            offset = retrieval.language_offsets.get(h.chunk.lang, 0.0)
-            for pos, sentence in enumerate(h.chunk.sentences):
-                if getattr(sentence, "instruction", False):
-                    continue  # an instruction to the reader is never evidence
-                if self._no_evidence(h, sentence):
-                    continue
-                block = h.chunk.blocks[sentence.block] if sentence.block >= 0 else None
-                cand = self._candidate(
-                    q,
-                    h,
-                    pos,
-                    sentence,
-                    block,
-                    doc_subject,
-                    offset,
-                    best_passage,
-                    q_tokens,
-                    name_tokens,
-                    topic,
-                    counted,
-                    groups,
-                )
-                if cand is not None:
-                    out.append(cand)
+        # the part of the article pointed at first; all passages read if it holds none
+        for passages in (hits, read) if hits is not read else (read,):
+            for h in passages:
+                doc_subject = retrieval.doc_subjects.get(h.chunk.doc_id)
+                offset = retrieval.language_offsets.get(h.chunk.lang, 0.0)
+                for pos, sentence in enumerate(h.chunk.sentences):
+                    if getattr(sentence, "instruction", False):
+                        continue  # an instruction to the reader is never evidence
+                    if states_nothing(h, sentence, self.lexicon):
+                        continue
+                    block = h.chunk.blocks[sentence.block] if sentence.block >= 0 else None
+                    cand = self._candidate(
+                        q,
+                        h,
+                        pos,
+                        sentence,
+                        block,
+                        doc_subject,
+                        offset,
+                        best_passage,
+                        q_tokens,
+                        name_tokens,
+                        topic,
+                        counted,
+                        groups,
+                    )
+                    if cand is not None:
+                        out.append(cand)
+            if out:
+                break
         for feature in ("cosine", "second", "topic_second"):
             present = [c for c in out if feature in c.features]
             if present:
@@ -177,29 +184,6 @@ class EvidenceFinder:
             for text in texts
             for m in find_mentions(text, self.lexicon)
         )
-
-    def _no_evidence(self, hit: Hit, sentence: Sentence) -> bool:
-        """Headings, table headers and captions, and reference lists state nothing."""
-        if sentence.role == "header":
-            return True
-        if sentence.text.strip() == hit.chunk.section.strip() and sentence.role != "lead":
-            return True  # a heading (one that leads a list stays: "③ 적용 분야")
-        block = hit.chunk.blocks[sentence.block] if sentence.block >= 0 else None
-        if sentence.role == "lead" and block is not None and block.kind == "table":
-            return True  # a table's caption ("표 2 … 성능 비교")
-        section = hit.chunk.section.strip().lower()
-        if any(section == s or section.endswith(s) for s in self.lexicon.skip_sections):
-            return True
-        text = sentence.text
-        if sentence.role in ("item", "row", "lead") or _SENTENCE_END.search(text) or len(text) > 40:
-            return False
-        # a heading inside the passage (digits of model names do not make it a fact)
-        pos, rest = 0, []
-        for m in find_mentions(text, self.lexicon):
-            rest.append(text[pos : m.start])
-            pos = m.end
-        rest.append(text[pos:])
-        return not any(ch.isdigit() for ch in "".join(rest))
 
     def _candidate(
         self,
@@ -323,7 +307,7 @@ class EvidenceFinder:
             else 1.0
             if len(_WORD.findall(text)) < 8
             else 0.0,
-            "title": 0.0 if sentence.role in ("item", "row") or _SENTENCE_END.search(text) else 1.0,
+            "title": 0.0 if sentence.role in ("item", "row") or SENTENCE_END.search(text) else 1.0,
         }
         if pos < len(hit.second_scores):
             features["second"] = hit.second_scores[pos]

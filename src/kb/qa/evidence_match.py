@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 
 from kb.index.tokenize import Tokenizer
-from kb.ingest.document import Block
+from kb.ingest.document import Block, Sentence
 from kb.qa.hits import Hit, Retrieval
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, find_mentions, without_names
@@ -17,6 +17,8 @@ from kb.qa.question import Question
 from kb.settings import answer_depth
 
 _SQUASH = re.compile(r"[\s\-_]+")
+# a sentence's end (a lead-in's colon counts): a line without one is a heading or caption
+SENTENCE_END = re.compile(r"[.。!?！？:：다요]\s*['\"”’)\]]*\s*$")
 
 
 def squash(text: str) -> str:
@@ -151,6 +153,44 @@ def passages_read(
                 lower = retrieval.hits[n : answer_depth(n)]
                 hits += [h for h in lower if usable(h) and covers(vocab(h), required, [model])][:1]
     return hits
+
+
+def states_nothing(hit: Hit, sentence: Sentence, lexicon: Lexicon) -> bool:
+    """Headings, table headers and captions, and reference lists state nothing."""
+    if sentence.role == "header":
+        return True
+    if sentence.text.strip() == hit.chunk.section.strip() and sentence.role != "lead":
+        return True  # a heading (one that leads a list stays: "③ 적용 분야")
+    block = hit.chunk.blocks[sentence.block] if sentence.block >= 0 else None
+    if sentence.role == "lead" and block is not None and block.kind == "table":
+        return True  # a table's caption ("표 2 … 성능 비교")
+    section = hit.chunk.section.strip().lower()
+    if any(section == s or section.endswith(s) for s in lexicon.skip_sections):
+        return True
+    text = sentence.text
+    if sentence.role in ("item", "row", "lead") or SENTENCE_END.search(text) or len(text) > 40:
+        return False
+    # a heading inside the passage (digits of model names do not make it a fact)
+    pos, rest = 0, []
+    for m in find_mentions(text, lexicon):
+        rest.append(text[pos : m.start])
+        pos = m.end
+    rest.append(text[pos:])
+    return not any(ch.isdigit() for ch in "".join(rest))
+
+
+def at_place(retrieval: Retrieval, hits: list[Hit], place: str, n: int) -> list[Hit]:
+    """For a question pointing at a part of an article ("the introduction lists",
+    "결론에서", "文章结尾"): the passages of that part ("start" or "end", see
+    ``Retrieval.doc_places``) of the articles ``hits`` come from, those retrieval
+    found within its answer depth; ``hits`` unchanged when it found none."""
+    if not place or not hits:
+        return hits
+    wanted: set[str] = set()
+    for h in hits:
+        wanted |= retrieval.doc_places.get(h.chunk.doc_id, {}).get(place, frozenset())
+    there = [h for h in retrieval.hits[: answer_depth(n)] if h.chunk.chunk_id in wanted]
+    return there or hits
 
 
 def mentions_one_of(vocab: frozenset[str], groups: list[frozenset[str]]) -> bool:

@@ -44,6 +44,9 @@ class Retrieval:
     doc_names: dict[str, frozenset[str]] = field(default_factory=dict)
     # document id -> the model the article is about (its most often named one)
     doc_subjects: dict[str, ModelName | None] = field(default_factory=dict)
+    # document id -> place ("start", "end") -> the chunk ids of the passages that
+    # begin in the article's first or last fifth (its introduction, its conclusion)
+    doc_places: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
 
     def hits_json(self) -> list[dict[str, object]]:
         """The hits as JSON objects (``kb search --json``, ``/api/search``)."""

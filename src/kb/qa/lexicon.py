@@ -92,6 +92,9 @@ class Lexicon:
     which_order: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     # "which models scored above 70%": "above" / "below" cues next to a stated figure
     thresholds: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
+    # "the introduction", "결론", "文章结尾": the part of an article a question points
+    # at ("start": its first passage, "end": its last)
+    places: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     # words that join two clauses of a question ("and", "和", "그리고", "…고 ")
     clause_joins: re.Pattern[str] | None = None
     # words that say "a benchmark" without naming one ("math benchmark score")
@@ -238,6 +241,11 @@ def build(data: dict[str, Any]) -> Lexicon:
                 str(k): _patterns(v, f"which_order.{k}")
                 for k, v in data.get("which_order", {}).items()
                 if k in ("max", "min")
+            },
+            places={
+                str(k): _patterns(v, f"places.{k}")
+                for k, v in data.get("places", {}).items()
+                if k in ("start", "end")
             },
             clause_joins=_one_of(_patterns(data.get("clause_joins", []), "clause_joins")),
             thresholds={

@@ -49,6 +49,9 @@ class Question:
     figure_asked: bool = True
     # properties asked about that are no figure kind (lexicon "attributes" names)
     attributes: tuple[str, ...] = ()
+    # the part of the article the question points at: "start" (its introduction),
+    # "end" (its conclusion) or "" (anywhere)
+    place: str = ""
 
     @property
     def model(self) -> ModelName | None:
@@ -222,4 +225,5 @@ def analyze(text: str, lexicon: Lexicon) -> Question:
         volumes=token_volumes(text, lexicon) if qtype == "arithmetic" else {},
         figure_asked=figure_asked,
         attributes=tuple(a.name for a in lexicon.attributes if a.asked_by(text)),
+        place=next((k for k, pats in lexicon.places.items() if _matches(pats, text)), ""),
     )

@@ -47,6 +47,9 @@ from kb.qa.mentions import ModelName, subject_of, without_names
 
 MODES = ("hybrid", "dense", "lexical")
 EXPANSION_WEIGHT = 0.4
+# an article's introduction (conclusion): its passages that begin in its first (last)
+# fifth of text; a question pointing at one reads those ("the introduction lists")
+PLACE_SHARE = 0.2
 SIGNALS = ("dense", "sentence", "lexical", "entity", "second")
 
 
@@ -96,6 +99,7 @@ class HybridRetriever:
         self.lexicon = lexicon or load_lexicon()
         self._subjects: dict[str, ModelName | None] = {}
         self._vocab: dict[str, frozenset[str]] = {}
+        self._places: dict[str, dict[str, frozenset[str]]] = {}
         self.threads = threads.configure("query", query_threads)
         index.tokenizer.warm()
         if self.second is not None:
@@ -115,6 +119,22 @@ class HybridRetriever:
             texts += [chunks[int(i)].text for i in rows]
             self._subjects[doc_id] = subject_of(texts, self.lexicon)
         return self._subjects[doc_id]
+
+    def doc_places(self, doc_id: str) -> dict[str, frozenset[str]]:
+        """The passages of an article's introduction and conclusion: those that
+        begin in its first or its last ``PLACE_SHARE`` of text."""
+        if doc_id not in self._places:
+            row = self.derived.doc_row(doc_id)
+            rows = self.derived.doc_chunks(row) if row is not None else np.zeros(0, np.int64)
+            chunks = [self.index.chunks[int(i)] for i in rows]
+            first = min((c.start for c in chunks), default=0)
+            length = max((c.end for c in chunks), default=0) - first or 1
+            at = {c.chunk_id: (c.start - first) / length for c in chunks}
+            self._places[doc_id] = {
+                "start": frozenset(i for i, x in at.items() if x < PLACE_SHARE),
+                "end": frozenset(i for i, x in at.items() if x >= 1 - PLACE_SHARE),
+            }
+        return self._places[doc_id]
 
     def doc_vocabulary(self, doc_id: str) -> frozenset[str]:
         """Entity tokens (names, numbers, their pairs) the article mentions."""
@@ -205,7 +225,8 @@ class HybridRetriever:
         docs = {h.chunk.doc_id for h in hits}
         doc_names = {d: self.doc_vocabulary(d) for d in docs}
         subjects = {d: self.doc_subject(d) for d in docs}
-        return Retrieval(query, hits, qv, tokens, offsets, doc_names, subjects)
+        places = {d: self.doc_places(d) for d in docs}
+        return Retrieval(query, hits, qv, tokens, offsets, doc_names, subjects, places)
 
     def _components(
         self,
