@@ -37,6 +37,7 @@ from kb.index.ann import stored_vectors
 from kb.index.derived import entity_tokens
 from kb.index.load import KnowledgeIndex
 from kb.index.sparse import SparseHits
+from kb.ingest.document import Chunk
 from kb.models.embed import Embedder
 from kb.qa.candidates import Depths, dot_rows, max_per_chunk, scale, sentence_rows
 from kb.qa.fuse import weighted_sum
@@ -109,14 +110,17 @@ class HybridRetriever:
             # load its weights (~1.5 s) now, not at the first question
             self.second.encode_queries(["warm up"])
 
+    def _doc_chunks(self, doc_id: str) -> list[Chunk]:
+        row = self.derived.doc_row(doc_id)
+        rows = self.derived.doc_chunks(row) if row is not None else np.zeros(0, np.int64)
+        return [self.index.chunks[int(i)] for i in rows]
+
     def doc_subject(self, doc_id: str) -> ModelName | None:
         """The model an article is about (computed once per article)."""
         if doc_id not in self._subjects:
-            row = self.derived.doc_row(doc_id)
-            rows = self.derived.doc_chunks(row) if row is not None else np.zeros(0, np.int64)
-            chunks = self.index.chunks
-            texts = [chunks[int(rows[0])].title] if len(rows) else []
-            texts += [chunks[int(i)].text for i in rows]
+            chunks = self._doc_chunks(doc_id)
+            texts = [chunks[0].title] if chunks else []
+            texts += [c.text for c in chunks]
             self._subjects[doc_id] = subject_of(texts, self.lexicon)
         return self._subjects[doc_id]
 
@@ -124,9 +128,7 @@ class HybridRetriever:
         """The passages of an article's introduction and conclusion: those that
         begin in its first or its last ``PLACE_SHARE`` of text."""
         if doc_id not in self._places:
-            row = self.derived.doc_row(doc_id)
-            rows = self.derived.doc_chunks(row) if row is not None else np.zeros(0, np.int64)
-            chunks = [self.index.chunks[int(i)] for i in rows]
+            chunks = self._doc_chunks(doc_id)
             first = min((c.start for c in chunks), default=0)
             length = max((c.end for c in chunks), default=0) - first or 1
             at = {c.chunk_id: (c.start - first) / length for c in chunks}
