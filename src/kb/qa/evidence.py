@@ -122,9 +122,9 @@ class EvidenceFinder:
             topic_terms(asked, self.lexicon) if q.figure and q.figure.kind == "count" else set()
         )
         best_passage = max(h.score for h in retrieval.hits) or 1.0
-        out: list[Candidate] = []
-        # the part of the article pointed at first; all passages read if it holds none
-        for passages in (hits, read) if hits is not read else (read,):
+
+        def read_from(passages: list[Hit]) -> list[Candidate]:
+            found: list[Candidate] = []
             for h in passages:
                 doc_subject = retrieval.doc_subjects.get(h.chunk.doc_id)
                 offset = retrieval.language_offsets.get(h.chunk.lang, 0.0)
@@ -150,9 +150,11 @@ class EvidenceFinder:
                         groups,
                     )
                     if cand is not None:
-                        out.append(cand)
-            if out:
-                break
+                        found.append(cand)
+            return found
+
+        # the part of the article pointed at first; all passages read if it holds none
+        out = (read_from(hits) if hits is not read else []) or read_from(read)
         for feature in ("cosine", "second", "topic_second"):
             present = [c for c in out if feature in c.features]
             if present:

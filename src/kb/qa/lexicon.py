@@ -93,7 +93,7 @@ class Lexicon:
     # "which models scored above 70%": "above" / "below" cues next to a stated figure
     thresholds: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     # "the introduction", "결론", "文章结尾": the part of an article a question points
-    # at ("start": its first passage, "end": its last)
+    # at ("start": its opening passages, "end": its closing ones; qa/retrieve.py)
     places: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     # words that join two clauses of a question ("and", "和", "그리고", "…고 ")
     clause_joins: re.Pattern[str] | None = None
