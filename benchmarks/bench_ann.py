@@ -45,10 +45,11 @@ from kb.index import ann
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
-def _timed_search(idx: faiss.Index, queries: np.ndarray, k: int) -> tuple[list[float], list]:
+def _timed_search(idx: faiss.Index, queries: np.ndarray, k: int) -> tuple[list[float], list[Any]]:
     times, found = [], []
     for q in queries:
         t = time.perf_counter()
@@ -66,7 +67,7 @@ def _stats(times: list[float]) -> dict[str, float]:
     }
 
 
-def _recall(found: list, truth: list, k: int) -> float:
+def _recall(found: list[Any], truth: list[Any], k: int) -> float:
     return round(
         float(np.mean([len(set(f) & set(g)) / k for f, g in zip(found, truth, strict=True)])), 4
     )
@@ -110,7 +111,7 @@ def measure(
     faiss.omp_set_num_threads(build_threads)
     t = time.perf_counter()
     index = faiss.index_factory(d, f"HNSW{m},Flat", faiss.METRIC_INNER_PRODUCT)
-    hnsw = faiss.downcast_index(index)
+    hnsw: Any = faiss.downcast_index(index)
     hnsw.hnsw.efConstruction = ef_construction
     index.add(base)
     out["build_s"] = round(time.perf_counter() - t, 1)
@@ -126,7 +127,7 @@ def measure(
 def _ivf_sweep(
     base: np.ndarray,
     queries: np.ndarray,
-    truth: list,
+    truth: list[Any],
     spec: ann.AnnSpec,
     nprobes: list[int],
     build_threads: int,
@@ -150,7 +151,9 @@ def _ivf_sweep(
             res["read"] = type(faiss.downcast_index(index)).__name__ + " mmap"
     faiss.omp_set_num_threads(1)
     inner = faiss.downcast_index(index)
-    ivf = faiss.downcast_index(inner.base_index) if isinstance(inner, faiss.IndexRefine) else inner
+    ivf: Any = (
+        faiss.downcast_index(inner.base_index) if isinstance(inner, faiss.IndexRefine) else inner
+    )
     k = len(truth[0])
     for nprobe in nprobes:
         if nprobe > ivf.nlist:

@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
 
         import kb.index.report as report_module
 
-        report_module.time = types.SimpleNamespace(perf_counter=time.process_time)  # type: ignore[assignment]
+        report_module.time = types.SimpleNamespace(perf_counter=time.process_time)  # type: ignore[assignment,attr-defined]
 
     t0 = time.perf_counter()
     analyzer = KoreanMorphemes()

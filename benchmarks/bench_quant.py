@@ -37,7 +37,7 @@ from kb.models.embed import ConvertedE5Embedder
 def quantize(emb: ConvertedE5Embedder, variant: str) -> None:
     import torch
 
-    hf = emb._model[0].auto_model
+    hf: Any = emb._model[0].auto_model
     quant: Any = torch.ao.quantization.quantize_dynamic
     if variant == "int8":
         quant(hf.encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
@@ -53,7 +53,8 @@ def paragraph_vectors(
     out = np.zeros((n, sent.shape[1]))
     for row, (p, w) in enumerate(zip(owners, weights, strict=True)):
         out[p] += w * sent[row]
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+    unit: np.ndarray = out / np.linalg.norm(out, axis=1, keepdims=True)
+    return unit
 
 
 def main(argv: list[str] | None = None) -> int:
