@@ -34,7 +34,7 @@ from kb.evaluation.answers import contains_key, holds_evidence
 from kb.evaluation.datasets import EvalQuery, load_gold
 from kb.evaluation.runner import prepare_index
 from kb.ingest.chunk import ChunkerConfig
-from kb.models.embed import load_embedder
+from kb.models.embed import Embedder, load_embedder
 from kb.models.second_encoder import load_second_encoder
 from kb.qa.calibration import (
     AnswerModel,
@@ -46,6 +46,8 @@ from kb.qa.calibration import (
 )
 from kb.qa.evidence import FEATURES, Candidate
 from kb.qa.extract import extract
+from kb.qa.extractive import ExtractiveAnswerer
+from kb.qa.lexicon import Lexicon
 from kb.qa.pipeline import Encoders, PipelineOptions, build_pipeline
 from kb.qa.question import Question, analyze
 from kb.settings import Settings
@@ -82,6 +84,63 @@ def positive(c: Candidate, q: EvalQuery) -> bool:
     return any(holds_evidence(t, q.evidence) for t in texts)
 
 
+@dataclasses.dataclass
+class Collected:
+    """Every development question's candidates: their feature rows, labels (the
+    candidate holds the gold evidence), and per question its rows and the gold
+    file it came from."""
+
+    answerer: ExtractiveAnswerer
+    lexicon: Lexicon
+    embedder: Embedder
+    rows: list[list[float]]
+    labels: list[int]
+    per_question: list[tuple[EvalQuery, np.ndarray, list[Candidate], Question]]
+    source: list[str]  # per question: its gold file's name
+
+
+def collect(gold: list[Path], work: Path, settings: Settings) -> Collected:
+    """Index the gold sets' corpus (cached in ``work``) and build every question's
+    candidates with the app's retriever and evidence finder."""
+    evalset = load_gold(gold[0])
+    source = [gold[0].name] * len(evalset.queries)
+    for extra in gold[1:]:  # further development sets: their questions join the first's
+        more = load_gold(extra).queries
+        clash = {q.qid for q in more} & {q.qid for q in evalset.queries}
+        if clash:
+            raise SystemExit(f"error: {extra}: ids already used: {', '.join(sorted(clash)[:5])}")
+        evalset.queries.extend(more)
+        source += [extra.name] * len(more)
+    embedder = load_embedder(
+        settings.model, settings.batch_size, settings.model_cache_dir, settings.e5_variant
+    )
+    second = load_second_encoder(settings.second_model)
+    chunker = ChunkerConfig(settings.chunk_size, settings.chunk_overlap)
+    index, _, _ = prepare_index(evalset, settings, embedder, work, chunker, second=second)
+    # the answerer only for its candidates; scoring happens in the caller (the
+    # packaged answer model may have been fitted on other features: not checked)
+    pipeline = build_pipeline(
+        index,
+        Encoders(embedder, second),
+        PipelineOptions.from_settings(settings, check_features=False),
+    )
+    retriever, answerer = pipeline.retriever, pipeline.answerer
+    assert answerer is not None
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    per_question: list[tuple[EvalQuery, np.ndarray, list[Candidate], Question]] = []
+    for q in evalset.queries:
+        retrieval = retriever.retrieve(q.text, settings.answer_depth)
+        question = analyze(q.text, retriever.lexicon)
+        cands = answerer.finder.candidates(question, retrieval)
+        first = len(rows)
+        for c in cands:
+            rows.append([c.features.get(f, 0.0) for f in FEATURES])
+            labels.append(int(positive(c, q)))
+        per_question.append((q, np.arange(first, len(rows)), cands, question))
+    return Collected(answerer, retriever.lexicon, embedder, rows, labels, per_question, source)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("gold", type=Path, nargs="+", help="the development gold set(s) (JSON Lines)")
@@ -94,42 +153,9 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
 
     settings = Settings.from_env()
-    evalset = load_gold(args.gold[0])
-    for extra in args.gold[1:]:  # further development sets: their questions join the first's
-        more = load_gold(extra).queries
-        clash = {q.qid for q in more} & {q.qid for q in evalset.queries}
-        if clash:
-            raise SystemExit(f"error: {extra}: ids already used: {', '.join(sorted(clash)[:5])}")
-        evalset.queries.extend(more)
-    embedder = load_embedder(
-        settings.model, settings.batch_size, settings.model_cache_dir, settings.e5_variant
-    )
-    second = load_second_encoder(settings.second_model)
-    chunker = ChunkerConfig(settings.chunk_size, settings.chunk_overlap)
-    index, _, _ = prepare_index(evalset, settings, embedder, args.work, chunker, second=second)
-    # the answerer only for its candidates; scoring happens here (the packaged
-    # answer model may have been fitted on other features: not checked)
-    pipeline = build_pipeline(
-        index,
-        Encoders(embedder, second),
-        PipelineOptions.from_settings(settings, check_features=False),
-    )
-    retriever, answerer = pipeline.retriever, pipeline.answerer
-    assert answerer is not None
-    lexicon = retriever.lexicon
-
-    rows: list[list[float]] = []
-    labels: list[int] = []
-    per_question: list[tuple[EvalQuery, np.ndarray, list[Candidate], Question]] = []
-    for q in evalset.queries:
-        retrieval = retriever.retrieve(q.text, settings.answer_depth)
-        question = analyze(q.text, lexicon)
-        cands = answerer.finder.candidates(question, retrieval)
-        first = len(rows)
-        for c in cands:
-            rows.append([c.features.get(f, 0.0) for f in FEATURES])
-            labels.append(int(positive(c, q)))
-        per_question.append((q, np.arange(first, len(rows)), cands, question))
+    data = collect(args.gold, args.work, settings)
+    answerer, lexicon, embedder = data.answerer, data.lexicon, data.embedder
+    rows, labels, per_question = data.rows, data.labels, data.per_question
     x = np.asarray(rows)
     y = np.asarray(labels)
     w, mean, scale = fit_conditional_logit(x, [g for _, g, _, _ in per_question], y, l2=args.l2)
