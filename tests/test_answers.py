@@ -188,6 +188,22 @@ def test_a_list_answer_gives_every_item_and_cites_the_list(corpus_kb: KnowledgeB
     assert c.quote.startswith("개발자들은 다음과 같은 API 통합 옵션") and "Vertex AI" in c.quote
 
 
+def test_two_lists_the_ranker_cannot_tell_apart_are_both_cited(corpus_kb: KnowledgeBase) -> None:
+    # the article has a list of cost strategies and one of enterprise uses, both led
+    # in under "실제 활용 사례와 적용 분야"; neither is left out, each is cited whole
+    answer = _ask(corpus_kb, "List the Claude 3.5 Haiku enterprise use cases.")
+    lines = answer.text.splitlines()
+    assert lines[0].endswith("[1]") and "[2]" not in lines[0]
+    cited = {line[-3:] for line in lines if line.startswith("- ")}
+    assert cited == {"[1]", "[2]"}
+    assert any(line.startswith("- 고객 서비스 자동화 [") for line in lines)
+    leads = {c.quote.splitlines()[0] for c in answer.citations}
+    assert leads == {
+        "하이쿠의 비용 효율성을 최대화하기 위한 전략:",
+        "클로드 3.5 하이쿠는 다양한 기업 환경에서 활용될 수 있습니다:",
+    }
+
+
 def test_a_question_pointing_at_the_introduction_or_conclusion_reads_it(
     corpus_kb: KnowledgeBase,
 ) -> None:

@@ -339,6 +339,44 @@ def test_a_list_of_the_count_asked_for_comes_first(lex: Lexicon) -> None:
     assert three.items == ["Chat", "Code", "Search"]
 
 
+def _two_lists() -> Chunk:
+    raw = "Pros:\n- Fast\n- Cheap\nUses:\n- Chat\n- Code\n- Search"
+    texts = ["Pros:", "- Fast", "- Cheap", "Uses:", "- Chat", "- Code", "- Search"]
+    roles = [("lead", 0), ("item", 0), ("item", 0), ("lead", 1), ("item", 1), ("item", 1),
+             ("item", 1)]  # fmt: skip
+    s = _chunk(raw, [(t, r, b) for t, (r, b) in zip(texts, roles, strict=True)]).sentences
+    blocks = (
+        Block("list", "S", s[0].start, s[2].end, raw[s[0].start : s[2].end], s[0], None, s[1:3]),
+        Block("list", "S", s[3].start, s[6].end, raw[s[3].start : s[6].end], s[3], None, s[4:7]),
+    )
+    return _chunk(raw, [(t, r, b) for t, (r, b) in zip(texts, roles, strict=True)], blocks)
+
+
+@pytest.mark.parametrize(
+    ("question", "second", "runner_up"),
+    [
+        # 0.3 is 0.6 of 0.5 (>= RUNNER_UP_SHARE 0.5): both lists, the second after
+        ("What are its strengths?", 0.3, ["Chat", "Code", "Search"]),
+        # 0.2 is 0.4 of 0.5: the best list alone
+        ("What are its strengths?", 0.2, []),
+        # the chosen list has the two items asked for: no runner-up
+        ("What are its two strengths?", 0.3, []),
+    ],
+)
+def test_a_close_runner_up_list_is_shown_under_the_chosen_one(
+    question: str, second: float, runner_up: list[str], lex: Lexicon
+) -> None:
+    chunk = _two_lists()
+    ex = list_answer(
+        analyze(question, lex), [(0.5, _cand(chunk, 0)), (second, _cand(chunk, 3))], lex
+    )
+    assert ex.whole_block and ex.items == ["Fast", "Cheap"]
+    assert ex.also_items == runner_up
+    assert ex.also == (1 if runner_up else 0) and len(ex.evidence) == 1 + ex.also
+    if runner_up:
+        assert ex.evidence[-1].sentence.text == "Uses:"
+
+
 def test_an_open_answer_from_a_list_item_is_that_items_list(lex: Lexicon) -> None:
     raw = "Pros:\n- Fast\n- Cheap\nUses:\n- Chat\n- Code\n- Search"
     texts = ["Pros:", "- Fast", "- Cheap", "Uses:", "- Chat", "- Code", "- Search"]

@@ -104,7 +104,8 @@ class ExtractiveAnswerer:
             )
             if not n:
                 n = len(citations) + 1
-                if i == 0 and ex.whole_block and c.block is not None:
+                listed = i == 0 or (ex.also_items and i == len(ex.evidence) - 1)
+                if listed and ex.whole_block and c.block is not None:
                     cit = make_block_citation(n, c.hit.chunk, c.block)
                 else:
                     cit = make_citation(n, c.hit.chunk, c.sentence)
@@ -120,6 +121,12 @@ class ExtractiveAnswerer:
                 quotes.append(block.lead.text)
                 lines.append(f"“{block.lead.text}”")
             lines.extend(f"- {item} [{numbers[0]}]" for item in ex.items)
+            runner = ex.evidence[-1].block if ex.also_items else None
+            if runner is not None:  # a runner-up list the ranker scores nearly as high
+                if runner.lead is not None:
+                    quotes.append(runner.lead.text)
+                    lines.append(f"“{runner.lead.text}” [{numbers[-1]}]")
+                lines.extend(f"- {item} [{numbers[-1]}]" for item in ex.also_items)
         else:
             # evidence the lead line already says is not quoted again under it
             said = main if ex.quote_in_lead else 0

@@ -27,6 +27,9 @@ class Extracted:
     # how many of the last ``evidence`` entries are further quotes shown under the lead
     # (a runner-up sentence the ranker scores nearly as high), not part of it
     also: int = 0
+    # with ``whole_block``: the items of a runner-up list (the last evidence), shown
+    # under the chosen list's items
+    also_items: list[str] = field(default_factory=list)
 
 
 def clean_item(text: str) -> str:

@@ -76,17 +76,31 @@ def _whole_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | No
     """The list (or table) whose sentences together score best, when they score at
     least ``LIST_SHARE`` of the best single candidate: its lead-in and items. When
     the question says how many items it expects, a list of that many among the
-    three best lists comes first."""
+    three best lists comes first. A runner-up list scoring at least
+    ``RUNNER_UP_SHARE`` of the chosen one is shown under it (each cited): two
+    lists the ranker cannot tell apart are both shown rather than one guessed,
+    unless the chosen one has the number of items the question asks for."""
     top = scored[0][0]
     blocks = [
-        (c, items)
+        (p, c, items)
         for p, c in list_blocks(scored, q.models)[:3]
         if p >= LIST_SHARE * top and len(items := [i for i in _items(c) if i]) >= 2  # 1 is no list
     ]
     count = expected_count(q, lexicon)
     if count is not None:
-        blocks.sort(key=lambda ci: len(ci[1]) != count)
-    return next((_list_of(q, c, items, lexicon) for c, items in blocks[:1]), None)
+        blocks.sort(key=lambda pci: len(pci[2]) != count)
+    if not blocks:
+        return None
+    p, c, items = blocks[0]
+    chosen = _list_of(q, c, items, lexicon)
+    if count is not None and len(items) == count:
+        return chosen
+    runner = next(((c2, i2) for p2, c2, i2 in blocks[1:] if p2 >= RUNNER_UP_SHARE * p), None)
+    if runner is None:
+        return chosen
+    return dataclasses.replace(
+        chosen, evidence=[*chosen.evidence, runner[0]], also=1, also_items=runner[1]
+    )
 
 
 def _list_of(q: Question, c: Candidate, items: list[str], lexicon: Lexicon) -> Extracted:
