@@ -279,6 +279,9 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         # a figure no article states for any model: not the models a sentence names
         "어떤 모델이 MMLU 88.7%야?",
         "Which model scored 90% on OSWorld?",
+        # a free tier no article mentions: not Haiku 4.5's price (dev11-024)
+        "하이쿠 4.5 API 무료 사용량 한도는 얼마야?",
+        "Is there a free tier for Claude Haiku 4.5?",
     ],
 )
 def test_traps_abstain(corpus_kb: KnowledgeBase, question: str) -> None:

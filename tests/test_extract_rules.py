@@ -196,6 +196,7 @@ def test_a_model_named_in_either_word_order_covers_the_article() -> None:
         ("Claude 3.5 Haiku 在企业里能用来做什么?", "list", None),
         ("클로드 3.5 소네트 핵심 기술 세 가지만 정리해 주세요", "list", None),
         ("How many benchmarks did Haiku 4.5 report?", "figure", "count"),
+        ("What future improvements are planned for Claude 3.5 Haiku?", "list", None),
     ],
 )
 def test_added_question_cues(question: str, qtype: str, figure: str | None, lex: Lexicon) -> None:
@@ -257,10 +258,18 @@ def test_a_close_runner_up_sentence_is_quoted_under_the_open_answer(lex: Lexicon
         ("哪家公司收购了 Replit?", "acquisition"),
         ("Anthropic은 어느 회사에 인수됐어?", "acquisition"),
         ("What is Anthropic's valuation?", "funding and valuation"),
+        ("하이쿠 4.5 무료 플랜 있어?", "free tier"),
+        ("Claude Haiku 4.5 有免费额度吗?", "free tier"),
+        ("Can I use Claude 3.5 Haiku for free?", "free tier"),
     ],
 )
 def test_questions_about_a_property_name_it(question: str, attribute: str, lex: Lexicon) -> None:
     assert analyze(question, lex).attributes == (attribute,)
+
+
+def test_a_free_usage_limit_is_a_rate_limit_of_a_free_tier(lex: Lexicon) -> None:
+    q = analyze("하이쿠 4.5 API 무료 사용량 한도는 얼마야?", lex)
+    assert q.attributes == ("rate limit", "free tier")
 
 
 @pytest.mark.parametrize(
