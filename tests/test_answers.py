@@ -189,8 +189,8 @@ def test_a_list_answer_gives_every_item_and_cites_the_list(corpus_kb: KnowledgeB
 
 
 def test_two_lists_the_ranker_cannot_tell_apart_are_both_cited(corpus_kb: KnowledgeBase) -> None:
-    # the article has a list of cost strategies and one of enterprise uses, both led
-    # in under "실제 활용 사례와 적용 분야"; neither is left out, each is cited whole
+    # the article has a list of cost strategies and one of enterprise uses, in one
+    # passage; neither is left out, each is cited whole
     answer = _ask(corpus_kb, "List the Claude 3.5 Haiku enterprise use cases.")
     lines = answer.text.splitlines()
     assert lines[0].endswith("[1]") and "[2]" not in lines[0]

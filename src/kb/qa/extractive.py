@@ -104,7 +104,7 @@ class ExtractiveAnswerer:
             )
             if not n:
                 n = len(citations) + 1
-                listed = i == 0 or (ex.also_items and i == len(ex.evidence) - 1)
+                listed = i == 0 or (bool(ex.also_items) and i == len(ex.evidence) - 1)
                 if listed and ex.whole_block and c.block is not None:
                     cit = make_block_citation(n, c.hit.chunk, c.block)
                 else:
