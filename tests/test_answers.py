@@ -204,6 +204,18 @@ def test_two_lists_the_ranker_cannot_tell_apart_are_both_cited(corpus_kb: Knowle
     }
 
 
+def test_a_list_answer_to_an_open_question_quotes_a_close_sentence_too(
+    corpus_kb: KnowledgeBase,
+) -> None:
+    # the best evidence is a list item (the artifacts' definition); the sentence that
+    # answers ("…능동적인 협업 파트너로 진화합니다") scores nearly as high and is quoted under it
+    answer = _ask(corpus_kb, "아티팩트 덕분에 AI의 역할이 어떻게 달라진다고 보고서에서 말하나요?")
+    assert answer.kind == "open"
+    last = answer.citations[-1]
+    assert "능동적인 협업 파트너" in last.quote
+    assert f"[{last.n}]" in answer.text.splitlines()[-1]
+
+
 def test_a_question_pointing_at_the_introduction_or_conclusion_reads_it(
     corpus_kb: KnowledgeBase,
 ) -> None:

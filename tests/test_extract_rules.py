@@ -405,6 +405,27 @@ def test_an_open_answer_from_a_list_item_is_that_items_list(lex: Lexicon) -> Non
     assert ex.whole_block and ex.items == ["Fast", "Cheap"]
 
 
+def test_an_open_answer_given_as_a_list_quotes_a_close_sentence_from_outside_it(
+    lex: Lexicon,
+) -> None:
+    raw = "Pros:\n- Fast\n- Cheap\n\nIt became a partner, not a tool."
+    spans = [("Pros:", "lead", 0), ("- Fast", "item", 0), ("- Cheap", "item", 0),
+             ("It became a partner, not a tool.", "", -1)]  # fmt: skip
+    s = _chunk(raw, spans).sentences
+    block = Block("list", "S", s[0].start, s[2].end, raw[s[0].start : s[2].end], s[0], None, s[1:3])
+    chunk = _chunk(raw, spans, (block,))
+    q = analyze("How does it change the role of AI?", lex)
+    # "Cheap" (its own list) is no runner-up; the prose sentence at 0.2 >= 0.5 x 0.3 is
+    close = open_answer(q, [(0.3, _cand(chunk, 1)), (0.25, _cand(chunk, 2)),
+                            (0.2, _cand(chunk, 3))], lex)  # fmt: skip
+    assert close.whole_block and close.items == ["Fast", "Cheap"]
+    assert close.also == 1 and close.evidence[-1].sentence.text.startswith("It became")
+    # at 0.1 (under half the best) the list stands alone
+    alone = open_answer(q, [(0.3, _cand(chunk, 1)), (0.25, _cand(chunk, 2)),
+                            (0.1, _cand(chunk, 3))], lex)  # fmt: skip
+    assert alone.whole_block and alone.also == 0 and len(alone.evidence) == 1
+
+
 @pytest.mark.parametrize(
     ("question", "benchmarks"),
     [

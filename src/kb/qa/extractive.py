@@ -127,6 +127,10 @@ class ExtractiveAnswerer:
                     quotes.append(runner.lead.text)
                     lines.append(f"“{runner.lead.text}” [{numbers[-1]}]")
                 lines.extend(f"- {item} [{numbers[-1]}]" for item in ex.also_items)
+            elif ex.also:  # a runner-up sentence from outside the list
+                text = clean_item(ex.evidence[-1].sentence.text)
+                quotes.append(text)
+                lines.append(f"“{text}” [{numbers[-1]}]")
         else:
             # evidence the lead line already says is not quoted again under it
             said = main if ex.quote_in_lead else 0

@@ -187,15 +187,26 @@ def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     best = scored[0][1]
     whole = _own_list(q, best, lexicon)  # the evidence is a lead-in or one item: its list
     if whole is not None:
-        return whole
+        return with_runner_up(whole, scored)
     return with_runner_up(_with_continuation(_sentence(best), best), scored)
+
+
+def _same_block(a: Candidate, b: Candidate) -> bool:
+    """``a`` and ``b`` stand in the same list or table of the same article."""
+    return (
+        a.block is not None
+        and b.block is not None
+        and a.hit.chunk.doc_id == b.hit.chunk.doc_id
+        and (a.block.start, a.block.end) == (b.block.start, b.block.end)
+    )
 
 
 def with_runner_up(ex: Extracted, scored: Scored) -> Extracted:
     """``ex`` plus the next-best sentence as a second quote when the ranker gives it
     at least ``RUNNER_UP_SHARE`` of the best one's share: an open question's answer
     is often in one of two sentences the ranker cannot tell apart, and showing both
-    (each cited) is better than guessing."""
+    (each cited) is better than guessing. Under a whole list, its own lead-in and
+    items are no runner-up."""
     top = scored[0][0]
     taken = {(c.chunk_id, c.sentence.start) for c in ex.evidence}
     texts = {clean_item(c.sentence.text) for c in ex.evidence}
@@ -203,6 +214,8 @@ def with_runner_up(ex: Extracted, scored: Scored) -> Extracted:
         if p < RUNNER_UP_SHARE * top:
             break
         if (c.chunk_id, c.sentence.start) in taken or clean_item(c.sentence.text) in texts:
+            continue
+        if ex.whole_block and _same_block(c, ex.evidence[0]):
             continue
         if c.sentence.role in ("row", "header"):
             continue
