@@ -7,7 +7,7 @@ import dataclasses
 import re
 
 from kb.qa.evidence import Candidate
-from kb.qa.extract.base import Extracted, Scored, clean_item, subject_text
+from kb.qa.extract.base import Extracted, Scored, clean_item, same_block, subject_text
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, without_names
 from kb.qa.question import Question
@@ -191,16 +191,6 @@ def open_answer(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted:
     return with_runner_up(_with_continuation(_sentence(best), best), scored)
 
 
-def _same_block(a: Candidate, b: Candidate) -> bool:
-    """``a`` and ``b`` stand in the same list or table of the same article."""
-    return (
-        a.block is not None
-        and b.block is not None
-        and a.hit.chunk.doc_id == b.hit.chunk.doc_id
-        and (a.block.start, a.block.end) == (b.block.start, b.block.end)
-    )
-
-
 def with_runner_up(ex: Extracted, scored: Scored) -> Extracted:
     """``ex`` plus the next-best sentence as a second quote when the ranker gives it
     at least ``RUNNER_UP_SHARE`` of the best one's share: an open question's answer
@@ -215,7 +205,7 @@ def with_runner_up(ex: Extracted, scored: Scored) -> Extracted:
             break
         if (c.chunk_id, c.sentence.start) in taken or clean_item(c.sentence.text) in texts:
             continue
-        if ex.whole_block and _same_block(c, ex.evidence[0]):
+        if ex.whole_block and same_block(c, ex.evidence[0]):
             continue
         if c.sentence.role in ("row", "header"):
             continue
