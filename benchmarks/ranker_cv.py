@@ -12,6 +12,11 @@ same for the packaged ranker (``src/kb/data/answer_model.json``, fitted on some 
 these files, so in-sample for those) and the ceiling: some candidate's passage
 holds it. By question type (kb's analysis of the question). Development sets
 only: the holdout stays unseen.
+
+``--curve 0.25,0.5,1`` adds a learning curve: the same leave-one-file-out top 1
+with the ranker fitted on that share of the other files' questions (a random
+draw, averaged over three seeds). A flat curve says more gold questions of the
+same kind would not move the first pick: the features would have to change.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import random
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -34,8 +40,9 @@ from kb.settings import Settings
 DEPTHS = (1, 2, 3)
 
 
-def held_out_scores(data: Collected, l2: float) -> np.ndarray:
-    """Every candidate's score from the ranker fitted without its question's file."""
+def held_out_scores(data: Collected, l2: float, share: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Every candidate's score from the ranker fitted without its question's file
+    (on ``share`` of the other files' questions, drawn with ``seed``)."""
     x = np.asarray(data.rows, dtype=float)
     y = np.asarray(data.labels)
     out = np.zeros(len(x))
@@ -43,6 +50,8 @@ def held_out_scores(data: Collected, l2: float) -> np.ndarray:
         train = [
             g for (_, g, _, _), s in zip(data.per_question, data.source, strict=True) if s != name
         ]
+        if share < 1.0:
+            train = random.Random(seed).sample(train, max(1, round(len(train) * share)))
         w, mean, scale = fit_conditional_logit(x, train, y, l2=l2)
         for (_, g, _, _), s in zip(data.per_question, data.source, strict=True):
             if s == name and len(g):
@@ -73,12 +82,39 @@ def tally(data: Collected, scores: np.ndarray) -> dict[str, dict[str, float]]:
     }
 
 
+def learning_curve(
+    data: Collected, l2: float, shares: list[float], seeds: int = 3
+) -> dict[str, dict[str, float]]:
+    """Per training share: the mean leave-one-file-out top 1, overall and by type."""
+    curve: dict[str, dict[str, float]] = {}
+    for share in shares:
+        runs = [tally(data, held_out_scores(data, l2, share, seed)) for seed in range(seeds)]
+        curve[f"{share:g}"] = {
+            qtype: round(sum(run[qtype]["top1"] for run in runs) / len(runs), 3)
+            for qtype in runs[0]
+        }
+    return curve
+
+
+def shares_arg(text: str) -> list[float]:
+    try:
+        shares = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        shares = []
+    if not shares or any(not 0.0 < v <= 1.0 for v in shares):
+        raise argparse.ArgumentTypeError("give shares in (0, 1], e.g. 0.25,0.5,1")
+    return shares
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("gold", type=Path, nargs="+", help="development gold sets (JSON Lines)")
     ap.add_argument("--out", type=Path, default=Path("eval-out/ranker-cv.json"))
     ap.add_argument("--work", type=Path, default=Path(".kb_cache/fit-answer-model"))
     ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument(
+        "--curve", type=shares_arg, default=None, help="training shares, e.g. 0.25,0.5,0.75,1"
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if len(args.gold) < 2:
@@ -90,7 +126,13 @@ def main() -> int:
         "leave_one_file_out": tally(data, held_out_scores(data, args.l2)),
         "packaged": tally(data, np.asarray(packaged.rank(feats))),
     }
-    report = {"gold": [g.name for g in args.gold], "features": list(FEATURES), **tables}
+    report: dict[str, object] = {
+        "gold": [g.name for g in args.gold],
+        "features": list(FEATURES),
+        **tables,
+    }
+    if args.curve:
+        report["learning_curve"] = curve = learning_curve(data, args.l2, args.curve)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print("| ranker | type | questions | top 1 | top 2 | top 3 | ceiling |")
@@ -99,6 +141,12 @@ def main() -> int:
         for qtype, row in table.items():
             cells = " | ".join(f"{row[m]:.3f}" for m in ("top1", "top2", "top3", "ceiling"))
             print(f"| {name} | {qtype} | {row['questions']} | {cells} |")
+    if args.curve:
+        types = list(next(iter(curve.values())))
+        print("\n| training share | " + " | ".join(types) + " |")
+        print("|---" * (len(types) + 1) + "|")
+        for share, row in curve.items():
+            print(f"| {share} | " + " | ".join(f"{row[t]:.3f}" for t in types) + " |")
     return 0
 
 
