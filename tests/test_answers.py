@@ -136,6 +136,25 @@ CASES = [
         ["Claude Haiku 4.5 (73.3%), Claude Sonnet 4 (72.7%)"],
     ),
     ("List the models scoring above 40% on GPQA.", "list", ["(41.6%)", "(40.2%)"]),
+    # "which is cheaper?" with one side's price stated: the ratio the text states
+    # between them answers it, and the lead names the one asked for
+    (
+        "Which model is cheaper, Claude Haiku 4.5 or Claude Sonnet 4?",
+        "comparison",
+        ["Claude Haiku 4.5 — Claude Haiku 4.5 vs Claude Sonnet 4 — price: 1/3 (三分之一) [1]"],
+    ),
+    ("哪个更便宜,Claude Haiku 4.5 还是 Claude Sonnet 4?", "comparison", ["Claude Haiku 4.5 — "]),
+    (
+        "Claude Haiku 4.5와 Claude Sonnet 4 중 어느 쪽이 더 비싸?",
+        "comparison",
+        ["Claude Sonnet 4 — "],
+    ),
+    # the figure pair's winner, by the direction asked
+    (
+        "在 MATH 基准上, Claude 3.5 Haiku 和 GPT-4o mini 哪个更高?",
+        "comparison",
+        ["GPT-4o mini — MATH"],
+    ),
     # two kinds of figure asked: each answered from its own evidence, both cited
     (
         "When was Claude 3.5 Haiku released and what is its SWE-bench score?",

@@ -12,6 +12,7 @@ import pytest
 from kb.ingest.document import Block, Chunk, Sentence
 from kb.qa.evidence import Candidate
 from kb.qa.evidence_match import at_place, corpus_names, covers, mentions_one_of, topic_terms
+from kb.qa.extract.compare import winner
 from kb.qa.extract.extremum import asks_extremum, threshold_asked
 from kb.qa.extract.text import (
     continuation,
@@ -730,3 +731,30 @@ def test_a_question_pointing_at_a_part_reads_that_part_first(lex: Lexicon) -> No
     assert at_place(retrieval, hits[:1], "", 1) == hits[:1]
     unplaced = Retrieval("q", hits, None, [])  # no place known: the passages read
     assert at_place(unplaced, hits[:1], "end", 1) == hits[:1]
+
+
+@pytest.mark.parametrize(
+    ("question", "ratio", "expected"),
+    [
+        # the first model's figure over the second's, and the direction asked
+        ("Which is cheaper, Claude Haiku 4.5 or Claude Sonnet 4 in price?", 1 / 3, "haiku"),
+        ("Which is more expensive, Claude Haiku 4.5 or Claude Sonnet 4 in price?", 1 / 3, "sonnet"),
+        ("MATH 점수는 클로드 3.5 하이쿠와 GPT-4o mini 중 누가 더 높아?", 69.2 / 70.2, "gpt"),
+        ("哪个价格更便宜,Claude Sonnet 4 还是 Claude Haiku 4.5?", 3.0, "haiku"),
+        # equal figures: no winner
+        ("Which is cheaper, Claude Haiku 4.5 or Claude Sonnet 4 in price?", 1.0, None),
+        # arithmetic asks for the number, not the model
+        ("How much cheaper is Claude Haiku 4.5 than Claude Sonnet 4?", 1 / 3, None),
+        # no direction asked
+        ("Compare Claude Haiku 4.5 and Claude Sonnet 4 prices.", 1 / 3, None),
+    ],
+)
+def test_the_model_a_comparison_asks_for(
+    question: str, ratio: float, expected: str | None, lex: Lexicon
+) -> None:
+    q = analyze(question, lex)
+    best = winner(q, ratio, lex)
+    if expected is None:
+        assert best is None, (q.qtype, q.figure_asked, best)
+    else:
+        assert best is not None and expected in best.families, (q.qtype, q.figure_asked)

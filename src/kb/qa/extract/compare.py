@@ -6,11 +6,12 @@ from __future__ import annotations
 from kb.qa.evidence import Candidate
 from kb.qa.evidence_match import topic_bigrams
 from kb.qa.extract.base import Extracted, Scored, clause, decimals, label, question_topic
+from kb.qa.extract.extremum import order_asked
 from kb.qa.extract.figure_pick import Found, figures_of
 from kb.qa.extract.text import open_answer
 from kb.qa.figures import Figure, figures_in
 from kb.qa.lexicon import Lexicon
-from kb.qa.mentions import find_mentions
+from kb.qa.mentions import ModelName, find_mentions
 from kb.qa.question import Question
 from kb.qa.render import figure_text, fmt_number, lead
 from kb.scripts import has_cjk
@@ -65,6 +66,25 @@ def difference(fa: Figure, fb: Figure, q: Question, lexicon: Lexicon, working: b
     return out
 
 
+def winner(q: Question, ratio: float | None, lexicon: Lexicon) -> ModelName | None:
+    """The model a "which is cheaper / faster / higher …?" comparison asks for, from
+    the first model's figure over the second's; None when the question asks no
+    direction, is arithmetic ("how much faster …?" asks for the number) or does
+    not itself ask for the figure compared ("which is faster?" read as scores), or
+    the two are equal."""
+    asked = q.qtype == "comparison" and q.figure_asked
+    order = order_asked(q, lexicon) if asked else None
+    if order is None or ratio is None or ratio <= 0 or abs(ratio - 1.0) < 1e-9:
+        return None
+    return q.models[0] if (ratio > 1.0) == (order == "max") else q.models[1]
+
+
+def with_winner(line: str, best: ModelName | None, q: Question, lexicon: Lexicon) -> str:
+    if best is None:
+        return line
+    return lead(lexicon, "comparison_winner", q.lang, winner=best.display(lexicon), rest=line)
+
+
 def pair_answer(q: Question, a: Found, b: Found, lexicon: Lexicon, working: bool) -> Extracted:
     (fa, ca), (fb, cb) = a, b
     line = lead(
@@ -78,6 +98,10 @@ def pair_answer(q: Question, a: Found, b: Found, lexicon: Lexicon, working: bool
         b_value=figure_text(fb, q.lang, lexicon),
     ).lstrip(": ：")
     line += difference(fa, fb, q, lexicon, working)
+    ratio = None
+    if fa.value is not None and fb.value and fa.unit == fb.unit:
+        ratio = fa.value / fb.value
+    line = with_winner(line, winner(q, ratio, lexicon), q, lexicon)
     return Extracted(line, [ca] if ca is cb else [ca, cb])
 
 
@@ -94,17 +118,23 @@ def comparison(
     if len(q.models) < 2 or q.figure is None:
         return open_answer(q, scored, lexicon)
     a, b = pair(q, scored, lexicon)
+    stated = stated_ratio(q, scored, lexicon)
     if q.figure_asked:
         if a is not None and b is not None:
             return pair_answer(q, a, b, lexicon, working)
-        if q.benchmarks or a is not None or b is not None:
-            return None  # one side's figure, or none for the benchmark named
+        if q.benchmarks:
+            return None  # one side's score, or neither, for the benchmark named
+        if stated is not None and stated[3] > 0:
+            # one side's figure only, but the text relates the two ("仅为Claude Sonnet 4
+            # 的三分之一" for "which is cheaper?"): the stated ratio answers it
+            return stated_answer(q, stated, lexicon)
+        if a is not None or b is not None:
+            return None  # one side's figure: no comparison
         return open_answer(q, scored, lexicon)
     words = question_topic(q, lexicon)
     pair_overlap = -1
     if a is not None and b is not None:
         pair_overlap = len(words & topic_bigrams(a[1].sentence.text, lexicon))
-    stated = stated_ratio(q, scored, lexicon)
     if stated is not None and stated[3] > 0 and stated[3] >= pair_overlap:
         return stated_answer(q, stated, lexicon)
     if a is not None and b is not None and pair_overlap > 0:
@@ -170,4 +200,4 @@ def stated_answer(
     line = lead(lexicon, "figure", q.lang, subject=pair_text, label=what, value=shown)
     if shown != written:
         line += f" ({written})"
-    return Extracted(line, [c])
+    return Extracted(with_winner(line, winner(q, value, lexicon), q, lexicon), [c])
