@@ -310,6 +310,9 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         # a figure no article states for any model: not the models a sentence names
         "어떤 모델이 MMLU 88.7%야?",
         "Which model scored 90% on OSWorld?",
+        # the only date near Claude 4 is February's TechCrunch report, no release date
+        "When was Claude 4 released?",
+        "클로드 4는 언제 나왔어?",
         # a free tier no article mentions: not Haiku 4.5's price (dev11-024)
         "하이쿠 4.5 API 무료 사용량 한도는 얼마야?",
         "Is there a free tier for Claude Haiku 4.5?",

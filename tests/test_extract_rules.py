@@ -758,3 +758,25 @@ def test_the_model_a_comparison_asks_for(
         assert best is None, (q.qtype, q.figure_asked, best)
     else:
         assert best is not None and expected in best.families, (q.qtype, q.figure_asked)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "figure", "question", "another"),
+    [
+        # the month of a report is not a release date ...
+        ("지난 2월 TechCrunch의 보도를 통해", "2월", "클로드 4는 언제 나왔어?", True),
+        ("Last February TechCrunch reported a new model", "February", "When was it out?", True),
+        ("据2月的报道,Anthropic正在准备", "2月", "什么时候发布的?", True),
+        # ... unless the question asks about the report
+        ("지난 2월 TechCrunch의 보도를 통해", "2월", "what month was the techcrunch report", False),
+        # a release date stays one
+        ("2024년 10월 23일 앤트로픽이 공개한 AI 모델", "10월 23일", "언제 나왔어?", False),
+    ],
+)
+def test_a_date_of_another_event_is_no_answer(
+    sentence: str, figure: str, question: str, another: bool, lex: Lexicon
+) -> None:
+    kind = lex.figure_kind("date")
+    assert kind is not None
+    end = sentence.index(figure) + len(figure)
+    assert kind.of_another_event(sentence, end, question) is another

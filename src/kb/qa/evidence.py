@@ -218,7 +218,11 @@ class EvidenceFinder:
         figures: tuple[Figure, ...] = ()
         owned: tuple[Figure, ...] = ()
         if q.figure is not None:
-            figures = tuple(figures_in(sentence, q.figure, lex, context, block))
+            figures = tuple(
+                f
+                for f in figures_in(sentence, q.figure, lex, context, block)
+                if not q.figure.of_another_event(text, f.end, q.text)
+            )
             if q.models:
                 relational = q.figure.kind == "multiplier"
                 owned = tuple(

@@ -32,9 +32,22 @@ class FigureKind:
     label: dict[str, str]
     cues: tuple[re.Pattern[str], ...]
     patterns: tuple[re.Pattern[str], ...]
+    # the text right after a figure that makes it another event's ("2월 TechCrunch의
+    # 보도": the date of a report, not of a release), unless the question asks about
+    # that event (``event_cues``)
+    event_after: tuple[re.Pattern[str], ...] = ()
+    event_cues: tuple[re.Pattern[str], ...] = ()
 
     def asked_by(self, question: str) -> bool:
         return any(c.search(question) for c in self.cues)
+
+    def of_another_event(self, text: str, end: int, question: str) -> bool:
+        """The figure ending at ``end`` in ``text`` dates (or counts …) another
+        event than the one ``question`` asks about."""
+        after = text[end:]
+        return any(p.search(after) for p in self.event_after) and not any(
+            c.search(question) for c in self.event_cues
+        )
 
 
 @dataclass(frozen=True)
@@ -183,6 +196,8 @@ def build(data: dict[str, Any]) -> Lexicon:
                 label=dict(f["label"]),
                 cues=_patterns(f["cues"], f"figures.{f['kind']}.cues"),
                 patterns=_patterns(f["patterns"], f"figures.{f['kind']}.patterns"),
+                event_after=_patterns(f.get("event_after", []), f"figures.{f['kind']}.event_after"),
+                event_cues=_patterns(f.get("event_cues", []), f"figures.{f['kind']}.event_cues"),
             )
             for f in data.get("figures", [])
         )
