@@ -155,6 +155,8 @@ CASES = [
         "comparison",
         ["GPT-4o mini — MATH"],
     ),
+    # companies the article writes in Hangul ("오픈AI", "구글"), not the CEO it names
+    ("앤스로픽 말고 추론 기능을 강화하는 회사는?", "which", ["OpenAI", "Google"]),
     # two kinds of figure asked: each answered from its own evidence, both cited
     (
         "When was Claude 3.5 Haiku released and what is its SWE-bench score?",

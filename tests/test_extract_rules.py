@@ -14,6 +14,7 @@ from kb.qa.evidence import Candidate
 from kb.qa.evidence_match import at_place, corpus_names, covers, mentions_one_of, topic_terms
 from kb.qa.extract.compare import winner
 from kb.qa.extract.extremum import asks_extremum, threshold_asked
+from kb.qa.extract.names import organizations_in, proper_names
 from kb.qa.extract.text import (
     continuation,
     expected_count,
@@ -780,3 +781,18 @@ def test_a_date_of_another_event_is_no_answer(
     assert kind is not None
     end = sentence.index(figure) + len(figure)
     assert kind.of_another_event(sentence, end, question) is another
+
+
+def test_names_a_sentence_gives(lex: Lexicon) -> None:
+    q = analyze("Which companies besides Anthropic work on reasoning?", lex)
+    # a title splits a run and is no name; the question's own company is none
+    assert proper_names("Anthropic CEO Dario Amodei said", q, lex) == ["Dario Amodei"]
+    # organizations written in Hangul, in the order given; a model ("GPT-4.5") is none
+    text = "오픈AI의 GPT-4.5, 구글의 Gemini 등 선두 AI 개발사들"
+    assert proper_names(text, q, lex)[:2] == ["OpenAI", "Google"]
+    assert organizations_in(text, q, lex) == ["OpenAI", "Google"]
+    # a company asked: not the person after a title; a person asked: not a company
+    ko = "앤스로픽의 CEO인 다리오 아모데이(Dario Amodei)는"
+    assert proper_names(ko, q, lex, people=False) == []
+    who = analyze("Who questioned the dichotomy?", lex)
+    assert proper_names(text, who, lex, orgs=False) == []  # "Gemini" is a model

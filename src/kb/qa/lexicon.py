@@ -119,6 +119,13 @@ class Lexicon:
     list_counts: dict[int, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
     # things a list enumerates: "how many benchmarks" no sentence states is its list's length
     countable_items: tuple[re.Pattern[str], ...] = ()
+    # alias targets that are companies or institutions ("구글" → google): a name a
+    # which-company question can be answered with when an article writes it in Hangul
+    # or Han; capitalized words that are titles or acronyms, never a name ("CEO",
+    # "AI"); and the titles a person's name follows ("CEO인 다리오 아모데이")
+    organizations: frozenset[str] = frozenset()
+    not_names: frozenset[str] = frozenset()
+    titles: tuple[str, ...] = ()
 
     def negated(self, text: str) -> bool:
         return any(p.search(text) for p in self.negation)
@@ -248,6 +255,9 @@ def build(data: dict[str, Any]) -> Lexicon:
                 for k, v in data.get("which_targets", {}).items()
             },
             countable_items=_patterns(data.get("countable_items", []), "countable_items"),
+            organizations=frozenset(w.lower() for w in _words(data, "organizations")),
+            not_names=frozenset(w.lower() for w in _words(data, "not_names")),
+            titles=tuple(w.lower() for w in _words(data, "titles")),
             list_counts={
                 int(k): _patterns(v, f"list_counts.{k}")
                 for k, v in data.get("list_counts", {}).items()

@@ -18,14 +18,13 @@ from kb.qa.extract.extremum import (
     order_asked,
     threshold_asked,
 )
+from kb.qa.extract.names import organizations_in, proper_names
 from kb.qa.extract.text import list_answer, open_answer
 from kb.qa.figures import stated_values
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, find_mentions, without_names
 from kb.qa.question import Question, find_benchmarks
 from kb.qa.render import figure_text, join_values
-
-_PROPER = re.compile(r"[A-Z][A-Za-z0-9&.\-]*(?:\s+[A-Z][A-Za-z0-9&.\-]*)*")
 
 # a which-person/company/platform question whose best candidates name none takes a
 # name from the next ones down to this share ("谁…提出了质疑?": the Korean sentence naming
@@ -62,23 +61,6 @@ def which_target(q: Question, lexicon: Lexicon, cues: str = "which") -> str | No
     return None
 
 
-def _proper_names(text: str, q: Question, lexicon: Lexicon) -> list[str]:
-    low_q = q.text.lower()
-    q_words = set(re.findall(r"[a-z][a-z0-9&.\-]*", low_q))
-    models = {m.start for m in find_mentions(text, lexicon)}
-    out: list[str] = []
-    for found in _PROPER.finditer(text):
-        word = found.group(0).strip(" .")
-        # a name that has a word of the question is the asked one's ("Anthropic
-        # Safety Level" for "who did Anthropic work with"), not another
-        shared = any(len(w) > 3 and w.lower() in q_words for w in word.split())
-        fresh = word.lower() not in low_q and word not in out and not shared
-        numbered = any(ch.isdigit() for ch in word)  # "ASL-2" is a level, no name
-        if len(word) > 2 and fresh and not numbered and found.start() not in models:
-            out.append(word)
-    return out
-
-
 def _stated(q: Question, lexicon: Lexicon) -> set[tuple[str, float]]:
     return stated_values(without_names(q.text, lexicon), lexicon, STATED_KINDS)
 
@@ -103,7 +85,7 @@ def _entities(
         found = dict.fromkeys(find_benchmarks(text, lexicon))
         return [as_written(text, b) for b in found if b not in q.text.lower()]
     if target in ("person", "company", "platform"):
-        return _proper_names(text, q, lexicon)
+        return proper_names(text, q, lexicon, people=target != "company", orgs=target != "person")
     if target == "model":
         named = [m.name.resolve(c.context) for m in find_mentions(text, lexicon)]
         if members and any(_member(n, q) for n in named):
@@ -175,6 +157,18 @@ def _lower(scored: Scored) -> Pool:
     return ((c, [c]) for _, c in deep)
 
 
+def _organizations_named(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
+    """For companies asked: the first candidate, however low, naming two or more
+    organizations the lexicon knows that the question does not ("오픈AI의 GPT-4.5,
+    구글의 Gemini 등 … 추론 기능 강화" under a Chinese question about who else
+    strengthens reasoning), answered with those organizations."""
+    for _, c in scored:
+        found = organizations_in(c.sentence.text, q, lexicon)
+        if len(found) >= 2:
+            return Extracted(join_values(found, q.lang), [c])
+    return None
+
+
 def _first_named(
     q: Question,
     pool: Pool,
@@ -238,6 +232,8 @@ def named_list(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | Non
             return Extracted(join_values(names[:12], q.lang), cites)
         pool = chain(_best_few(scored), _beside_best(scored), _lower(scored))
         found = _first_named(q, pool, target, lexicon, least=2)
+        if found is None and target == "company":
+            found = _organizations_named(q, scored, lexicon)
         if found is not None:
             return found
     return list_answer(q, scored, lexicon)
