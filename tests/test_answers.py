@@ -155,6 +155,13 @@ CASES = [
         "comparison",
         ["GPT-4o mini — MATH"],
     ),
+    # a comparison no figure answers: the sentence about both models (here the list
+    # comparing 3.5 Haiku with the previous generation), not one about one of them
+    (
+        "How does Claude 3.5 Haiku's speed compare with Claude 3 Haiku's?",
+        "comparison",
+        ["유사한 처리 속도"],
+    ),
     # companies the article writes in Hangul ("오픈AI", "구글"), not the CEO it names
     ("앤스로픽 말고 추론 기능을 강화하는 회사는?", "which", ["OpenAI", "Google"]),
     # two kinds of figure asked: each answered from its own evidence, both cited
@@ -312,6 +319,9 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         # a figure no article states for any model: not the models a sentence names
         "어떤 모델이 MMLU 88.7%야?",
         "Which model scored 90% on OSWorld?",
+        # no price for either: not the sentence that introduces both
+        "Claude Opus 4 和 Claude Sonnet 4 哪个更便宜?",
+        "Is Claude Haiku 4.5 safer than Claude Opus 4?",
         # the only date near Claude 4 is February's TechCrunch report, no release date
         "When was Claude 4 released?",
         "클로드 4는 언제 나왔어?",

@@ -3,13 +3,15 @@ their difference, or a ratio the text states between them."""
 
 from __future__ import annotations
 
+from kb.index.tokenize import STOPWORDS
 from kb.qa.evidence import Candidate
-from kb.qa.evidence_match import topic_bigrams
+from kb.qa.evidence_match import topic_bigrams, topic_terms
 from kb.qa.extract.base import Extracted, Scored, clause, decimals, label, question_topic
 from kb.qa.extract.extremum import order_asked
 from kb.qa.extract.figure_pick import Found, figures_of
 from kb.qa.extract.text import open_answer
 from kb.qa.figures import Figure, figures_in
+from kb.qa.glossary import expand
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import ModelName, find_mentions
 from kb.qa.question import Question
@@ -130,7 +132,7 @@ def comparison(
             return stated_answer(q, stated, lexicon)
         if a is not None or b is not None:
             return None  # one side's figure: no comparison
-        return open_answer(q, scored, lexicon)
+        return relating_both(q, scored, lexicon, on_topic=True)
     words = question_topic(q, lexicon)
     pair_overlap = -1
     if a is not None and b is not None:
@@ -139,7 +141,38 @@ def comparison(
         return stated_answer(q, stated, lexicon)
     if a is not None and b is not None and pair_overlap > 0:
         return pair_answer(q, a, b, lexicon, working)
-    return open_answer(q, scored, lexicon)
+    return relating_both(q, scored, lexicon)
+
+
+def relating_both(
+    q: Question, scored: Scored, lexicon: Lexicon, on_topic: bool = False
+) -> Extracted | None:
+    """A comparison no figures answer: the best sentence that is about both models
+    (each named in it, its list's lead-in or its section heading, or the subject of
+    the text around it: "Claude 3.5 Sonnet은 이제 Claude 3 Opus보다 … 중간 tier 모델의
+    … 비용 효율성"), with ``on_topic`` (a figure asked that neither has) also sharing
+    a word with the question (glossary-expanded: "cheaper" meets "비용"); else
+    nothing: a sentence about one of them, or with nothing of the figure asked ("클로드
+    오푸스 4와 클로드 소네트 4를 선보였다" for "哪个更便宜?"), says nothing of how they
+    compare."""
+    asked = set()
+    if on_topic:
+        asked = _terms(" ".join([q.text, *expand(q.text, lexicon.glossary)]), lexicon)
+    both = []
+    for p, c in scored:
+        lead = c.block.lead.text if c.block is not None and c.block.lead is not None else ""
+        around = f"{c.hit.chunk.section} {lead} {c.sentence.text}"
+        named = [m.name.resolve(c.context) for m in find_mentions(around, lexicon)]
+        about = [n for n in (c.subject, c.context) if n is not None] + named
+        said = c.block.raw if c.block is not None else c.sentence.text
+        on_topic = not asked or bool(asked & _terms(f"{around} {said}", lexicon))
+        if on_topic and all(any(n.answers_for(m) for n in about) for m in q.models[:2]):
+            both.append((p, c))
+    return open_answer(q, both, lexicon) if both else None
+
+
+def _terms(text: str, lexicon: Lexicon) -> set[str]:
+    return {t for t in topic_terms(text, lexicon) if t not in STOPWORDS}
 
 
 def _fraction(value: float) -> str:
