@@ -27,7 +27,7 @@ from kb.qa.extract.which import named_list, which
 from kb.qa.figures import Figure
 from kb.qa.hits import Hit, Retrieval
 from kb.qa.lexicon import Lexicon, load_lexicon
-from kb.qa.question import analyze, as_item_count, parts
+from kb.qa.question import analyze, as_description, as_item_count, parts
 from kb.scripts import simplified
 
 
@@ -796,3 +796,26 @@ def test_names_a_sentence_gives(lex: Lexicon) -> None:
     assert proper_names(ko, q, lex, people=False) == []
     who = analyze("Who questioned the dichotomy?", lex)
     assert proper_names(text, who, lex, orgs=False) == []  # "Gemini" is a model
+
+
+@pytest.mark.parametrize(
+    ("question", "described"),
+    [
+        ("Claude 3.5 Sonnet 的 MMLU 表现如何?", True),
+        ("클로드 3.5 소네트의 GPQA 성능은 어때?", True),
+        ("How did Claude 3.5 Sonnet do on MMLU?", True),
+        # a score asked for in so many words stays a figure question
+        ("클로드 3.5 소네트의 MMLU 점수는 어때?", False),
+        ("What is Claude 3.5 Sonnet's MMLU score?", False),
+        # no benchmark named
+        ("Claude 3.5 Sonnet 表现如何?", False),
+    ],
+)
+def test_a_benchmark_asked_about_in_words_wanting_a_description(
+    question: str, described: bool, lex: Lexicon
+) -> None:
+    q = analyze(question, lex)
+    out = as_description(q, lex)
+    assert (out is not None) is described, (q.qtype, q.benchmarks)
+    if out is not None:
+        assert out.qtype == "open" and out.figure is None and out.benchmarks == q.benchmarks

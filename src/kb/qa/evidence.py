@@ -30,6 +30,7 @@ from kb.ingest.document import Block, Sentence
 from kb.qa.evidence_match import (
     SENTENCE_END,
     at_place,
+    blank_for,
     clause_at,
     context_subject,
     corpus_names,
@@ -250,6 +251,8 @@ class EvidenceFinder:
                 return None  # "Sonnet 4's math score with Python tools": not its OSWorld score
         if q.qtype == "figure" and q.figure is None and not any(ch.isdigit() for ch in text):
             return None  # a figure is asked for ("최대 해상도는?"): a sentence without one is none
+        if q.models and blank_for(sentence, block, q.models, lex):
+            return None  # the asked model's cell of this row is "-"
         if q.attributes and not all(
             a.stated_in(where) for a in lex.attributes if a.name in q.attributes
         ):

@@ -179,6 +179,27 @@ def states_nothing(hit: Hit, sentence: Sentence, lexicon: Lexicon) -> bool:
     return not any(ch.isdigit() for ch in "".join(rest))
 
 
+_EMPTY_CELL = re.compile(r"^(?:|-|—|–|n/?a|없음|无|无数据)$", re.IGNORECASE)
+
+
+def blank_for(
+    sentence: Sentence, block: Block | None, models: Iterable[ModelName], lex: Lexicon
+) -> bool:
+    """A table row whose cells under the asked models' columns are all empty or "-"
+    (the MMMU row "시각적 Q&A (MMMU)  -  59.4%  비교 불가" for Claude 3.5 Haiku): it
+    states nothing for them, whatever the other cells say."""
+    if block is None or block.kind != "table" or sentence.role != "row":
+        return False
+    cells = block.cells(sentence)
+    asked = list(models)
+    blanks = []
+    for i, column in enumerate(block.columns):
+        named = [m.name for m in find_mentions(column, lex)]
+        if i < len(cells) and any(n.answers_for(m) for n in named for m in asked):
+            blanks.append(bool(_EMPTY_CELL.match(cells[i].strip())))
+    return bool(blanks) and all(blanks)
+
+
 def at_place(retrieval: Retrieval, hits: list[Hit], place: str, n: int) -> list[Hit]:
     """For a question pointing at a part of an article ("the introduction lists",
     "결론에서", "文章结尾"): the passages of that part ("start" or "end", see

@@ -161,6 +161,20 @@ def as_item_count(q: Question, lexicon: Lexicon) -> Question | None:
     return dataclasses.replace(q, qtype="list", figure=None, figure_asked=False)
 
 
+def as_description(q: Question, lexicon: Lexicon) -> Question | None:
+    """A benchmark asked about in words that want a description ("MMLU 表现如何?",
+    "GPQA 성능은 어때?"; lexicon ``qualitative``, no figure cue) as the open question
+    it becomes when no sentence states a score for the model: the article's words on
+    it ("학부 수준의 폭넓은 지식을 입증") answer."""
+    if q.qtype != "figure" or not q.benchmarks or q.figure is None or q.figure.kind != "score":
+        return None
+    if not _matches(lexicon.qualitative, q.text) or _matches(lexicon.quantity, q.text):
+        return None
+    if any(f.asked_by(q.text) for f in lexicon.figures):
+        return None  # "MMLU 점수는 어때?" asks for the score
+    return dataclasses.replace(q, qtype="open", figure=None, figure_asked=False)
+
+
 # figure kinds a question can ask for side by side ("when was it released and what is
 # its SWE-bench score?"); a count or a multiplier qualifies another kind instead
 PART_KINDS = ("date", "score", "price", "safety")
