@@ -166,6 +166,12 @@ CASES = [
     # the model: what the report says of it
     ("Claude 3.5 Sonnet 的 MMLU 表现如何?", "open", ["업계 최고 수준"]),
     ("How did Claude 3.5 Sonnet do on MMLU?", "open", ["학부 수준"]),
+    # "who wrote it?": the byline (its e-mail address left out)
+    (
+        "Claude 3.5 Sonnet 报告的作者是谁?",
+        "which",
+        ["Claude 3(by Anthropic), 프롬프팅·편집 신동형 [1]"],
+    ),
     # companies the article writes in Hangul ("오픈AI", "구글"), not the CEO it names
     ("앤스로픽 말고 추론 기능을 강화하는 회사는?", "which", ["OpenAI", "Google"]),
     # two kinds of figure asked: each answered from its own evidence, both cited
@@ -325,6 +331,9 @@ def test_a_cost_cites_the_prices_it_used(corpus_kb: KnowledgeBase) -> None:
         "Which model scored 90% on OSWorld?",
         # the Haiku cell of the MMMU row is "-": the row says nothing of its MMMU
         "클로드 3.5 하이쿠의 MMMU 성능은 어때?",
+        # an author only a byline names, and these articles have none
+        "Who wrote the Claude 4 article?",
+        "Claude Haiku 4.5 文章的作者是谁?",
         # no price for either: not the sentence that introduces both
         "Claude Opus 4 和 Claude Sonnet 4 哪个更便宜?",
         "Is Claude Haiku 4.5 safer than Claude Opus 4?",

@@ -126,6 +126,9 @@ class Lexicon:
     organizations: frozenset[str] = frozenset()
     not_names: frozenset[str] = frozenset()
     titles: tuple[str, ...] = ()
+    # "who wrote …?" ("asks") and the line that names an article's author ("marks":
+    # "글쓴이 …", "By …", "作者：…")
+    bylines: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
 
     def negated(self, text: str) -> bool:
         return any(p.search(text) for p in self.negation)
@@ -258,6 +261,11 @@ def build(data: dict[str, Any]) -> Lexicon:
             organizations=frozenset(w.lower() for w in _words(data, "organizations")),
             not_names=frozenset(w.lower() for w in _words(data, "not_names")),
             titles=tuple(w.lower() for w in _words(data, "titles")),
+            bylines={
+                str(k): _patterns(v, f"bylines.{k}")
+                for k, v in data.get("bylines", {}).items()
+                if k in ("asks", "marks")
+            },
             list_counts={
                 int(k): _patterns(v, f"list_counts.{k}")
                 for k, v in data.get("list_counts", {}).items()

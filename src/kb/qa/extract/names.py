@@ -2,12 +2,13 @@
 runs ("Dario Amodei", "UK AISI") and the organizations the lexicon knows under
 another script ("오픈AI", "구글" → OpenAI, Google), in the order the sentence gives
 them; models, levels ("ASL-2"), titles ("CEO") and the question's own names are
-none of them."""
+none of them. And an article's byline for "who wrote it?"."""
 
 from __future__ import annotations
 
 import re
 
+from kb.qa.extract.base import Extracted, Scored
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import find_mentions
 from kb.qa.question import Question
@@ -94,6 +95,36 @@ def proper_names(
         fresh = word.lower() not in low_q and word not in out and not shared
         numbered = any(ch.isdigit() for ch in word)  # "ASL-2" is a level, no name
         person = not people and _after_title(text, at, lexicon)
+        if all(w.lower() in lexicon.families | lexicon.variants for w in word.split()):
+            continue  # "Sonnet이 예술 및 문학용": a model family, no one's name
         if len(word) > 2 and fresh and not numbered and at not in models and not person:
             out.append(word)
     return out
+
+
+_EMAIL = re.compile(r"\s*\([^()]*@[^()]*\)")
+
+
+def asks_author(q: Question, lexicon: Lexicon) -> bool:
+    return any(p.search(q.text) for p in lexicon.bylines.get("asks", ()))
+
+
+def byline(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
+    """ "Who wrote the report?": the best candidate that is a byline ("글쓴이 Claude
+    3(by Anthropic), 프롬프팅·편집 신동형(…)", lexicon ``bylines``), answered with what
+    follows its mark (e-mail addresses left out), in an article about the model asked
+    when one is; None when the question asks no author or no candidate is one."""
+    if not asks_author(q, lexicon):
+        return None
+    for _, c in scored:
+        if q.models and not any(
+            n is not None and n.answers_for(m) for n in (c.context, c.subject) for m in q.models
+        ):
+            continue  # another article's byline
+        for mark in lexicon.bylines.get("marks", ()):
+            found = mark.match(c.sentence.text)
+            if found is not None:
+                who = _EMAIL.sub("", c.sentence.text[found.end() :]).strip(" ,.;")
+                if who:
+                    return Extracted(who, [c])
+    return None

@@ -18,7 +18,7 @@ from kb.qa.extract.extremum import (
     order_asked,
     threshold_asked,
 )
-from kb.qa.extract.names import organizations_in, proper_names
+from kb.qa.extract.names import asks_author, byline, organizations_in, proper_names
 from kb.qa.extract.text import list_answer, open_answer
 from kb.qa.figures import stated_values
 from kb.qa.lexicon import Lexicon
@@ -259,6 +259,8 @@ def which(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
         by_order = ordered(q, scored, lexicon)
         if by_order is not None:
             return by_order
+    if target in ("person", None) and asks_author(q, lexicon):
+        return byline(q, scored, lexicon)  # "who wrote the report?": its byline, or none
     best = scored[0][1]
     pools: list[Pool] = [_best_few(scored), _beside_best(scored)]
     if target == "model":  # a model named elsewhere in the best evidence's passage
