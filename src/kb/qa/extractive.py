@@ -13,16 +13,11 @@ from kb.qa.cite import Citation, make_block_citation, make_citation
 from kb.qa.evidence import FEATURES, Candidate, EvidenceFinder
 from kb.qa.evidence_match import names_benchmark
 from kb.qa.extract import Extracted, clean_item, extract
+from kb.qa.extract.base import surroundings
 from kb.qa.hits import Retrieval
 from kb.qa.lexicon import Lexicon
 from kb.qa.question import Question, analyze, as_description, as_item_count, parts
 from kb.scripts import question_language
-
-
-def _where(c: Candidate) -> str:
-    """A candidate's sentence with its list's lead-in and its section heading."""
-    lead = c.block.lead.text if c.block is not None and c.block.lead is not None else ""
-    return f"{c.sentence.text} {lead} {c.hit.chunk.section}"
 
 
 class ExtractiveAnswerer:
@@ -71,7 +66,7 @@ class ExtractiveAnswerer:
         if not scored and (described := as_description(q, self.lexicon)) is not None:
             q = described  # "MMLU 表现如何?" with no score stated: what the article says
             scored, confidence = self.scored(q, retrieval)
-            scored = [(p, c) for p, c in scored if names_benchmark(_where(c), q.benchmarks)]
+            scored = [(p, c) for p, c in scored if names_benchmark(surroundings(c), q.benchmarks)]
         if not scored or confidence < self.model.threshold:
             return self.not_found(question, confidence, q)
         extracted = extract(q, scored, self.lexicon)

@@ -119,6 +119,13 @@ def decimals(text: str) -> int:
     return len(m.group(1)) if m else 0
 
 
+def surroundings(c: Candidate) -> str:
+    """A candidate's sentence with its list's lead-in and its section heading: what
+    names the models and the benchmark it speaks of."""
+    lead = c.block.lead.text if c.block is not None and c.block.lead is not None else ""
+    return f"{c.hit.chunk.section} {lead} {c.sentence.text}"
+
+
 def same_block(a: Candidate, b: Candidate) -> bool:
     return (
         a.block is not None

@@ -6,7 +6,15 @@ from __future__ import annotations
 from kb.index.tokenize import STOPWORDS
 from kb.qa.evidence import Candidate
 from kb.qa.evidence_match import topic_bigrams, topic_terms
-from kb.qa.extract.base import Extracted, Scored, clause, decimals, label, question_topic
+from kb.qa.extract.base import (
+    Extracted,
+    Scored,
+    clause,
+    decimals,
+    label,
+    question_topic,
+    surroundings,
+)
 from kb.qa.extract.extremum import order_asked
 from kb.qa.extract.figure_pick import Found, figures_of
 from kb.qa.extract.text import open_answer
@@ -160,13 +168,12 @@ def relating_both(
         asked = _terms(" ".join([q.text, *expand(q.text, lexicon.glossary)]), lexicon)
     both = []
     for p, c in scored:
-        lead = c.block.lead.text if c.block is not None and c.block.lead is not None else ""
-        around = f"{c.hit.chunk.section} {lead} {c.sentence.text}"
+        around = surroundings(c)
         named = [m.name.resolve(c.context) for m in find_mentions(around, lexicon)]
         about = [n for n in (c.subject, c.context) if n is not None] + named
         said = c.block.raw if c.block is not None else c.sentence.text
-        on_topic = not asked or bool(asked & _terms(f"{around} {said}", lexicon))
-        if on_topic and all(any(n.answers_for(m) for n in about) for m in q.models[:2]):
+        shares = not asked or bool(asked & _terms(f"{around} {said}", lexicon))
+        if shares and all(any(n.answers_for(m) for n in about) for m in q.models[:2]):
             both.append((p, c))
     return open_answer(q, both, lexicon) if both else None
 
