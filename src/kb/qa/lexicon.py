@@ -261,36 +261,27 @@ def build(data: dict[str, Any]) -> Lexicon:
             organizations=frozenset(w.lower() for w in _words(data, "organizations")),
             not_names=frozenset(w.lower() for w in _words(data, "not_names")),
             titles=tuple(w.lower() for w in _words(data, "titles")),
-            bylines={
-                str(k): _patterns(v, f"bylines.{k}")
-                for k, v in data.get("bylines", {}).items()
-                if k in ("asks", "marks")
-            },
+            bylines=_keyed(data, "bylines", ("asks", "marks")),
             list_counts={
                 int(k): _patterns(v, f"list_counts.{k}")
                 for k, v in data.get("list_counts", {}).items()
             },
-            which_order={
-                str(k): _patterns(v, f"which_order.{k}")
-                for k, v in data.get("which_order", {}).items()
-                if k in ("max", "min")
-            },
-            places={
-                str(k): _patterns(v, f"places.{k}")
-                for k, v in data.get("places", {}).items()
-                if k in ("start", "end")
-            },
+            which_order=_keyed(data, "which_order", ("max", "min")),
+            places=_keyed(data, "places", ("start", "end")),
             clause_joins=_one_of(_patterns(data.get("clause_joins", []), "clause_joins")),
-            thresholds={
-                str(k): _patterns(v, f"thresholds.{k}")
-                for k, v in data.get("thresholds", {}).items()
-                if k in ("above", "below")
-            },
+            thresholds=_keyed(data, "thresholds", ("above", "below")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, LexiconError):
             raise
         raise LexiconError(f"lexicon has a wrong shape ({exc})") from None
+
+
+def _keyed(
+    data: dict[str, Any], name: str, keys: tuple[str, ...]
+) -> dict[str, tuple[re.Pattern[str], ...]]:
+    """An object of pattern lists under ``name``, only its known ``keys``."""
+    return {str(k): _patterns(v, f"{name}.{k}") for k, v in data.get(name, {}).items() if k in keys}
 
 
 def load_lexicon(corpus_dir: Path | None = None) -> Lexicon:
