@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from kb.qa.evidence_match import fits
 from kb.qa.extract.base import Extracted, Scored
 from kb.qa.lexicon import Lexicon
 from kb.qa.mentions import find_mentions
@@ -36,6 +37,17 @@ def _runs(text: str, lexicon: Lexicon) -> list[tuple[int, str]]:
     return out
 
 
+def _display(target: str, lexicon: Lexicon) -> str:
+    """An organization as shown: the lexicon's display form, else capitalized."""
+    return lexicon.display.get(target) or target[:1].upper() + target[1:]
+
+
+def _aliased(q: Question, lexicon: Lexicon) -> set[str]:
+    """What the question's aliases stand for ("앤스로픽" → anthropic)."""
+    low_q = q.text.lower()
+    return {t for a, t in lexicon.aliases.items() if a in low_q}
+
+
 def _organizations(text: str, lexicon: Lexicon) -> list[tuple[int, str]]:
     """Organizations written in Hangul or Han ("오픈AI의 GPT-4.5, 구글의 Gemini")."""
     low = text.lower()
@@ -45,17 +57,17 @@ def _organizations(text: str, lexicon: Lexicon) -> list[tuple[int, str]]:
             continue
         at = low.find(alias)
         if at >= 0:
-            out.append((at, lexicon.display.get(target) or target[:1].upper() + target[1:]))
+            out.append((at, _display(target, lexicon)))
     return out
 
 
 def organizations_in(text: str, q: Question, lexicon: Lexicon) -> list[str]:
     """The organizations the lexicon knows that ``text`` names and ``q`` does not."""
     low_q = q.text.lower()
-    asked = {t for a, t in lexicon.aliases.items() if a in low_q}
+    asked = _aliased(q, lexicon)
     low = text.lower()
-    named = [(at, o) for at, o in _organizations(text, lexicon)]
-    named += [(low.find(t), lexicon.display.get(t) or t.title()) for t in lexicon.organizations]
+    named = _organizations(text, lexicon)
+    named += [(low.find(t), _display(t, lexicon)) for t in lexicon.organizations]
     return list(
         dict.fromkeys(
             name
@@ -83,7 +95,7 @@ def proper_names(
     asked)."""
     low_q = q.text.lower()
     q_words = set(re.findall(r"[a-z][a-z0-9&.\-]*", low_q))
-    asked = {t for a, t in lexicon.aliases.items() if a in low_q} | q_words
+    asked = _aliased(q, lexicon) | q_words
     models = {m.start for m in find_mentions(text, lexicon)}
     out: list[str] = []
     named = _runs(text, lexicon) + (_organizations(text, lexicon) if orgs else [])
@@ -110,16 +122,12 @@ def asks_author(q: Question, lexicon: Lexicon) -> bool:
 
 
 def byline(q: Question, scored: Scored, lexicon: Lexicon) -> Extracted | None:
-    """ "Who wrote the report?": the best candidate that is a byline ("글쓴이 Claude
-    3(by Anthropic), 프롬프팅·편집 신동형(…)", lexicon ``bylines``), answered with what
-    follows its mark (e-mail addresses left out), in an article about the model asked
-    when one is; None when the question asks no author or no candidate is one."""
-    if not asks_author(q, lexicon):
-        return None
+    """ "Who wrote the report?" (``asks_author``): the best candidate that is a byline
+    ("글쓴이 Claude 3(by Anthropic), 프롬프팅·편집 신동형(…)", lexicon ``bylines``),
+    answered with what follows its mark (e-mail addresses left out), in an article
+    about the model asked when one is; None when no candidate is one."""
     for _, c in scored:
-        if q.models and not any(
-            n is not None and n.answers_for(m) for n in (c.context, c.subject) for m in q.models
-        ):
+        if q.models and not (fits(c.context, q.models) or fits(c.subject, q.models)):
             continue  # another article's byline
         for mark in lexicon.bylines.get("marks", ()):
             found = mark.match(c.sentence.text)
